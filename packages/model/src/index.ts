@@ -1,0 +1,16 @@
+// Public API of @ser/model (see README.md).
+export { tf, EMOTIONS, type Emotion } from './tf.ts';
+export {
+  buildModel,
+  setScaler,
+  countParams,
+  setDropoutStep,
+  layerSummary,
+  inputFrames,
+  N_CLASSES,
+  type ModelConfig,
+  type InputShape,
+  type LayerSummary,
+} from './core.ts';
+export { Standardize, SeededDropout, MultiHeadSelfAttention, PositionalEncoding, CrossAttention, sinusoidalTable } from './layers.ts';
+export { saveModel, loadModel, MODEL_JSON, WEIGHTS_BIN } from './io.ts';

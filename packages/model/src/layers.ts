@@ -1,0 +1,228 @@
+// Custom tfjs-layers classes of the paper network. Each has getConfig + registerClass, so a saved
+// model.json loads again anywhere this module was imported (index.ts imports it).
+// Shapes: B = batch, M = mel bins, T = frames / sequence length, d = feature width.
+import { tf } from './tf.ts';
+
+type Tensor = tf.Tensor;
+type Kwargs = Record<string, unknown>;
+type Shape = (number | null)[];
+interface BaseArgs {
+  name?: string;
+  trainable?: boolean;
+  inputShape?: Shape;
+  batchInputShape?: Shape;
+}
+
+const one = (x: Tensor | Tensor[]): Tensor => (Array.isArray(x) ? x[0]! : x);
+
+/** PyTorch's default Linear/Conv weight init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)), seeded. */
+export function torchInit(seed: number): tf.initializers.Initializer {
+  return tf.initializers.varianceScaling({ scale: 1 / 3, mode: 'fanIn', distribution: 'uniform', seed });
+}
+
+/**
+ * StandardScaler as a layer: y = (x - mean) / scale, element-wise over [M, T].
+ * Weights `mean`, `scale` (shape = input shape without batch) are non-trainable; identity
+ * (0, 1) until `setScaler` fills them from the train set's statistics.
+ */
+export class Standardize extends tf.layers.Layer {
+  static className = 'Standardize';
+  private mean!: tf.LayerVariable;
+  private scale!: tf.LayerVariable;
+  constructor(args: BaseArgs = {}) {
+    super({ ...args, trainable: false });
+  }
+  override build(inputShape: Shape | Shape[]): void {
+    const s = (inputShape as Shape).slice(1) as number[];
+    this.mean = this.addWeight('mean', s, 'float32', tf.initializers.zeros(), undefined, false);
+    this.scale = this.addWeight('scale', s, 'float32', tf.initializers.ones(), undefined, false);
+    this.built = true;
+  }
+  override call(inputs: Tensor | Tensor[]): Tensor {
+    return tf.tidy(() => tf.div(tf.sub(one(inputs), this.mean.read()), this.scale.read()));
+  }
+}
+
+/**
+ * Dropout whose mask is new at every training call yet reproducible: the mask of call n is drawn
+ * from (seed, n). tfjs's own dropout with a fixed seed would repeat one mask forever. The call
+ * counter `step` is runtime state (not saved); `setDropoutStep` restores it on resume.
+ */
+export class SeededDropout extends tf.layers.Layer {
+  static className = 'SeededDropout';
+  readonly rate: number;
+  readonly seed: number;
+  step = 0;
+  constructor(args: BaseArgs & { rate: number; seed: number }) {
+    super(args);
+    this.rate = args.rate;
+    this.seed = args.seed;
+  }
+  override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor {
+    const x = one(inputs);
+    if (kwargs['training'] !== true || this.rate <= 0) return x;
+    const step = this.step++;
+    return tf.tidy(() => {
+      const u = tf.randomUniform(x.shape, 0, 1, 'float32', `${this.seed}:${step}`);
+      const keep = tf.cast(tf.greaterEqual(u, this.rate), 'float32');
+      return tf.mul(x, tf.mul(keep, 1 / (1 - this.rate)));
+    });
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), rate: this.rate, seed: this.seed };
+  }
+}
+
+/**
+ * Multi-head self-attention (Eq. 3) on [B, T, d] -> [B, T, d]: per head softmax(QK^T/sqrt(d_k))V,
+ * heads concatenated, output projection; like PyTorch's nn.MultiheadAttention (no attention-weight
+ * dropout: the encoder applies dropout to this layer's output).
+ */
+export class MultiHeadSelfAttention extends tf.layers.Layer {
+  static className = 'MultiHeadSelfAttention';
+  readonly heads: number;
+  readonly seed: number;
+  private w: tf.LayerVariable[] = [];
+  constructor(args: BaseArgs & { heads: number; seed: number }) {
+    super(args);
+    this.heads = args.heads;
+    this.seed = args.seed;
+  }
+  override build(inputShape: Shape | Shape[]): void {
+    const d = (inputShape as Shape)[2] as number;
+    if (d % this.heads !== 0) throw new Error(`${this.name}: width ${d} is not divisible by heads ${this.heads}`);
+    this.w = [];
+    ['q', 'k', 'v', 'o'].forEach((n, i) => {
+      this.w.push(this.addWeight(`w${n}`, [d, d], 'float32', torchInit(this.seed + i)));
+      this.w.push(this.addWeight(`b${n}`, [d], 'float32', tf.initializers.zeros()));
+    });
+    this.built = true;
+  }
+  override call(inputs: Tensor | Tensor[]): Tensor {
+    return tf.tidy(() => {
+      const x = one(inputs);
+      const [B, T, d] = x.shape as [number, number, number];
+      const h = this.heads;
+      const dk = d / h;
+      const x2 = tf.reshape(x, [B * T, d]);
+      const proj = (i: number): Tensor =>
+        tf.add(tf.matMul(x2 as tf.Tensor2D, this.w[2 * i]!.read() as tf.Tensor2D), this.w[2 * i + 1]!.read());
+      // [B*T, d] -> [B, h, T, dk]
+      const split = (t: Tensor): Tensor => tf.transpose(tf.reshape(t, [B, T, h, dk]), [0, 2, 1, 3]);
+      const q = split(proj(0));
+      const k = split(proj(1));
+      const v = split(proj(2));
+      const att = tf.softmax(tf.mul(tf.matMul(q as tf.Tensor4D, k as tf.Tensor4D, false, true), 1 / Math.sqrt(dk)));
+      const o = tf.reshape(tf.transpose(tf.matMul(att as tf.Tensor4D, v as tf.Tensor4D), [0, 2, 1, 3]), [B * T, d]);
+      const y = tf.add(tf.matMul(o as tf.Tensor2D, this.w[6]!.read() as tf.Tensor2D), this.w[7]!.read());
+      return tf.reshape(y, [B, T, d]);
+    });
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), heads: this.heads, seed: this.seed };
+  }
+}
+
+/** Sinusoidal table [T, d] of Vaswani et al.: PE(t, 2i) = sin(t / 10000^(2i/d)), PE(t, 2i+1) = cos(...). */
+export function sinusoidalTable(T: number, d: number): Float32Array {
+  const pe = new Float32Array(T * d);
+  for (let t = 0; t < T; t++) {
+    for (let i = 0; i < d; i += 2) {
+      const a = t / Math.pow(10000, i / d);
+      pe[t * d + i] = Math.sin(a);
+      if (i + 1 < d) pe[t * d + i + 1] = Math.cos(a);
+    }
+  }
+  return pe;
+}
+
+export type PositionalKind = 'sinusoidal' | 'learned';
+
+/**
+ * Adds a position code to a sequence [B, T, d]: `sinusoidal` (fixed, no weights) or `learned`
+ * (a trainable [T, d] table, N(0, 0.02) init).
+ */
+export class PositionalEncoding extends tf.layers.Layer {
+  static className = 'PositionalEncoding';
+  readonly kind: PositionalKind;
+  readonly seed: number;
+  private table?: tf.LayerVariable;
+  private fixed?: Tensor;
+  constructor(args: BaseArgs & { kind: PositionalKind; seed: number }) {
+    super(args);
+    if (args.kind !== 'sinusoidal' && args.kind !== 'learned') throw new Error(`PositionalEncoding: unknown kind '${String(args.kind)}'`);
+    this.kind = args.kind;
+    this.seed = args.seed;
+  }
+  override build(inputShape: Shape | Shape[]): void {
+    const [, T, d] = inputShape as [null, number, number];
+    if (this.kind === 'learned') {
+      this.table = this.addWeight('table', [T, d], 'float32', tf.initializers.randomNormal({ mean: 0, stddev: 0.02, seed: this.seed }));
+    } else {
+      this.fixed = tf.keep(tf.tensor2d(sinusoidalTable(T, d), [T, d]));
+    }
+    this.built = true;
+  }
+  override call(inputs: Tensor | Tensor[]): Tensor {
+    return tf.tidy(() => tf.add(one(inputs), this.table ? this.table.read() : this.fixed!));
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), kind: this.kind, seed: this.seed };
+  }
+}
+
+/**
+ * Cross-attention fusion (Eq. 5-9): inputs [f_cnn [B, D], f_transf [B, T, C]] -> f_fused [B, a].
+ * Q = W_Q f_cnn, K = W_K f_transf, V = W_V f_transf (each with bias), alpha = softmax over T of
+ * Q K^T / sqrt(a), f_fused = alpha V.
+ */
+export class CrossAttention extends tf.layers.Layer {
+  static className = 'CrossAttention';
+  readonly units: number;
+  readonly seed: number;
+  private w: tf.LayerVariable[] = [];
+  constructor(args: BaseArgs & { units: number; seed: number }) {
+    super(args);
+    this.units = args.units;
+    this.seed = args.seed;
+  }
+  override build(inputShape: Shape | Shape[]): void {
+    const [qs, ks] = inputShape as [Shape, Shape];
+    const D = qs[1] as number;
+    const C = ks[2] as number;
+    const a = this.units;
+    this.w = [
+      this.addWeight('wq', [D, a], 'float32', torchInit(this.seed)),
+      this.addWeight('bq', [a], 'float32', tf.initializers.zeros()),
+      this.addWeight('wk', [C, a], 'float32', torchInit(this.seed + 1)),
+      this.addWeight('bk', [a], 'float32', tf.initializers.zeros()),
+      this.addWeight('wv', [C, a], 'float32', torchInit(this.seed + 2)),
+      this.addWeight('bv', [a], 'float32', tf.initializers.zeros()),
+    ];
+    this.built = true;
+  }
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    return [(inputShape as Shape[])[0]![0]!, this.units];
+  }
+  override call(inputs: Tensor | Tensor[]): Tensor {
+    return tf.tidy(() => {
+      const [f, s] = inputs as Tensor[];
+      const [B, T, C] = s!.shape as [number, number, number];
+      const a = this.units;
+      const r = (i: number): tf.Tensor2D => this.w[i]!.read() as tf.Tensor2D;
+      const q = tf.reshape(tf.add(tf.matMul(f as tf.Tensor2D, r(0)), r(1)), [B, 1, a]);
+      const s2 = tf.reshape(s!, [B * T, C]) as tf.Tensor2D;
+      const k = tf.reshape(tf.add(tf.matMul(s2, r(2)), r(3)), [B, T, a]);
+      const v = tf.reshape(tf.add(tf.matMul(s2, r(4)), r(5)), [B, T, a]);
+      const alpha = tf.softmax(tf.mul(tf.matMul(q as tf.Tensor3D, k as tf.Tensor3D, false, true), 1 / Math.sqrt(a))); // [B,1,T]
+      return tf.reshape(tf.matMul(alpha as tf.Tensor3D, v as tf.Tensor3D), [B, a]);
+    });
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), units: this.units, seed: this.seed };
+  }
+}
+
+for (const c of [Standardize, SeededDropout, MultiHeadSelfAttention, PositionalEncoding, CrossAttention]) {
+  tf.serialization.registerClass(c as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+}

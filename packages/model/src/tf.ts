@@ -1,0 +1,18 @@
+// The one tfjs instance every package shares (train, evaluate and predict import `tf` from here,
+// so tensors, kernels and registered layer classes all live in the same engine).
+import * as tf from '@tensorflow/tfjs';
+
+export { tf };
+
+/** Emotion names; index = RAVDESS emotion code - 1 (the `emotion` label column). */
+export const EMOTIONS = [
+  'neutral',
+  'calm',
+  'happy',
+  'sad',
+  'angry',
+  'fearful',
+  'disgust',
+  'surprised',
+] as const;
+export type Emotion = (typeof EMOTIONS)[number];
