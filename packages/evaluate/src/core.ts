@@ -1,0 +1,113 @@
+// Pure classification metrics: confusion matrix -> accuracy (Eq. 12), Table II rows,
+// precision/recall/F1 with macro and weighted averages, and accuracy by a grouping label.
+
+/** Counts of one slice: correct predictions, samples, and their ratio (null when total is 0). */
+export interface Tally {
+  correct: number;
+  total: number;
+  accuracy: number | null;
+}
+
+export interface ClassMetrics extends Tally {
+  label: string; // class name, e.g. "happy"
+  index: number; // class index 0..C-1
+  predicted: number; // how many samples were predicted as this class (column sum)
+  precision: number; // TP / predicted (0 when nothing was predicted, as sklearn's zero_division=0)
+  recall: number; // TP / total (= Table II's accuracy; 0 when total is 0)
+  f1: number; // harmonic mean of precision and recall (0 when both are 0)
+}
+
+export interface Averages {
+  precision: number;
+  recall: number;
+  f1: number;
+}
+
+export interface ConfusionMetrics {
+  accuracy: number | null; // Eq. 12: trace / sum, in [0, 1]
+  correct: number;
+  total: number;
+  per_class: ClassMetrics[];
+  macro: Averages; // unweighted mean over classes
+  weighted: Averages; // mean weighted by each class's support (total)
+  confusion: number[][]; // [true][predicted] counts
+}
+
+/** `confusion[t][p]` counts samples of true class t predicted as p (C x C). */
+export function confusionMatrix(yTrue: ArrayLike<number>, yPred: ArrayLike<number>, numClasses: number): number[][] {
+  if (yTrue.length !== yPred.length) throw new Error(`yTrue has ${yTrue.length} entries, yPred ${yPred.length}`);
+  const m = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
+  for (let i = 0; i < yTrue.length; i++) {
+    const t = yTrue[i]!;
+    const p = yPred[i]!;
+    if (!(t >= 0 && t < numClasses && p >= 0 && p < numClasses)) throw new Error(`class index out of range at row ${i}: true ${t}, predicted ${p}`);
+    m[t]![p]!++;
+  }
+  return m;
+}
+
+const ratio = (a: number, b: number): number => (b > 0 ? a / b : 0);
+
+export function metricsFromConfusion(confusion: number[][], labels: readonly string[]): ConfusionMetrics {
+  const C = confusion.length;
+  if (labels.length !== C || confusion.some((r) => r.length !== C)) throw new Error(`confusion must be ${labels.length}x${labels.length}`);
+  const colSum = (j: number) => confusion.reduce((s, r) => s + r[j]!, 0);
+  const per_class: ClassMetrics[] = confusion.map((row, i) => {
+    const total = row.reduce((a, b) => a + b, 0);
+    const correct = row[i]!;
+    const predicted = colSum(i);
+    const precision = ratio(correct, predicted);
+    const recall = ratio(correct, total);
+    return {
+      label: labels[i]!,
+      index: i,
+      correct,
+      total,
+      accuracy: total > 0 ? correct / total : null,
+      predicted,
+      precision,
+      recall,
+      f1: ratio(2 * precision * recall, precision + recall),
+    };
+  });
+  const total = per_class.reduce((s, c) => s + c.total, 0);
+  const correct = per_class.reduce((s, c) => s + c.correct, 0);
+  const avg = (w: (c: ClassMetrics) => number): Averages => {
+    const W = per_class.reduce((s, c) => s + w(c), 0);
+    const mean = (f: (c: ClassMetrics) => number) => ratio(per_class.reduce((s, c) => s + w(c) * f(c), 0), W);
+    return { precision: mean((c) => c.precision), recall: mean((c) => c.recall), f1: mean((c) => c.f1) };
+  };
+  return {
+    accuracy: total > 0 ? correct / total : null,
+    correct,
+    total,
+    per_class,
+    macro: avg(() => 1),
+    weighted: avg((c) => c.total),
+    confusion: confusion.map((r) => [...r]),
+  };
+}
+
+/** Accuracy per value of a grouping label (e.g. intensity or gender), keys in `order` first. */
+export function accuracyBy(
+  yTrue: ArrayLike<number>,
+  yPred: ArrayLike<number>,
+  group: ArrayLike<string>,
+  order: readonly string[] = [],
+): Record<string, Tally> {
+  const acc = new Map<string, { correct: number; total: number }>();
+  for (const k of order) acc.set(k, { correct: 0, total: 0 });
+  for (let i = 0; i < yTrue.length; i++) {
+    const k = group[i]!;
+    const t = acc.get(k) ?? { correct: 0, total: 0 };
+    t.total++;
+    if (yTrue[i] === yPred[i]) t.correct++;
+    acc.set(k, t);
+  }
+  const out: Record<string, Tally> = {};
+  for (const [k, t] of acc) out[k] = { ...t, accuracy: t.total > 0 ? t.correct / t.total : null };
+  return out;
+}
+
+/** RAVDESS intensity code -> name (1 normal, 2 strong). */
+export const intensityName = (code: number): string => (code === 1 ? 'normal' : code === 2 ? 'strong' : `intensity_${code}`);

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { accuracyBy, confusionMatrix, metricsFromConfusion } from '../src/core.ts';
+
+const LABELS = ['neutral', 'calm', 'happy', 'sad', 'angry', 'fearful', 'disgust', 'surprised'];
+
+/** A confusion matrix with the paper's Table II diagonal and row totals; the errors of each row
+ * go to the next class (mod 8), so column sums are known too. */
+function tableII(): number[][] {
+  const correct = [7, 20, 19, 12, 18, 15, 13, 16];
+  const total = [10, 20, 20, 20, 20, 19, 18, 20];
+  return correct.map((c, i) => {
+    const row = new Array(8).fill(0);
+    row[i] = c;
+    row[(i + 1) % 8] += total[i]! - c;
+    return row;
+  });
+}
+
+describe('metricsFromConfusion', () => {
+  it("reproduces the paper's Table II (120 correct of 147)", () => {
+    const m = metricsFromConfusion(tableII(), LABELS);
+    expect(m.correct).toBe(120);
+    expect(m.total).toBe(147); // the table's totals sum to 147 (20+10+20+20+20+20+19+18)
+    expect(m.accuracy).toBeCloseTo(120 / 147, 12);
+    const pct = m.per_class.map((c) => Math.round(c.accuracy! * 10000) / 100);
+    expect(pct).toEqual([70, 100, 95, 60, 90, 78.95, 72.22, 80]);
+    // Precision of "calm": 20 correct; column holds neutral's 3 errors -> 20/23.
+    expect(m.per_class[1]!.precision).toBeCloseTo(20 / 23, 12);
+    expect(m.per_class[1]!.predicted).toBe(23);
+    // F1 of neutral: p = 7/(7+4 surprised errors) = 7/11, r = 0.7
+    const p = 7 / 11;
+    expect(m.per_class[0]!.f1).toBeCloseTo((2 * p * 0.7) / (p + 0.7), 12);
+    // weighted recall == accuracy; macro recall is the mean of the Table II accuracies
+    expect(m.weighted.recall).toBeCloseTo(120 / 147, 12);
+    expect(m.macro.recall).toBeCloseTo((0.7 + 1 + 0.95 + 0.6 + 0.9 + 15 / 19 + 13 / 18 + 0.8) / 8, 12);
+  });
+
+  it('gives 0 precision for a never-predicted class and null accuracy for an empty one', () => {
+    const m = metricsFromConfusion([[2, 0], [1, 0]], ['a', 'b']);
+    expect(m.per_class[1]!.precision).toBe(0);
+    expect(m.per_class[1]!.f1).toBe(0);
+    const e = metricsFromConfusion([[0, 0], [0, 3]], ['a', 'b']);
+    expect(e.per_class[0]!.accuracy).toBeNull();
+    expect(e.accuracy).toBe(1);
+  });
+});
+
+describe('confusionMatrix and accuracyBy', () => {
+  it('counts [true][pred] and groups accuracy by a label', () => {
+    const yT = [0, 0, 1, 2, 2, 2];
+    const yP = [0, 1, 1, 2, 0, 2];
+    expect(confusionMatrix(yT, yP, 3)).toEqual([[1, 1, 0], [0, 1, 0], [1, 0, 2]]);
+    const g = ['normal', 'strong', 'strong', 'normal', 'normal', 'strong'];
+    expect(accuracyBy(yT, yP, g, ['normal', 'strong'])).toEqual({
+      normal: { correct: 2, total: 3, accuracy: 2 / 3 },
+      strong: { correct: 2, total: 3, accuracy: 2 / 3 },
+    });
+    expect(() => confusionMatrix([0, 9], [0, 0], 3)).toThrow(/row 1/);
+  });
+});
