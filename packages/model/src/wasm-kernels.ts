@@ -1,0 +1,128 @@
+// Kernels that tfjs-backend-wasm 4.22 lacks or runs slowly, written as compositions of its own fast
+// (XNNPACK) kernels, so training a CNN works on wasm:
+// - Conv2DBackpropFilter (missing): the filter gradient is a forward conv of the transposed input
+//   with the transposed output gradient as the "filter":
+//     dW[kh,kw,ci,co] = sum_{b,oh,ow} x[b, oh*s + kh*d - pad, ow*s + kw*d - pad, ci] * dy[b,oh,ow,co]
+//   = conv(X' = x^T [ci, H, W, b], F' = dy^T [OH, OW, b, co], stride = d, dilation = s)[ci, kh, kw, co].
+// - Conv2DBackpropInput (stride 1 only; else the original scalar-loop kernel): the input gradient is
+//   a forward conv of dy with the 180-degree rotated kernel, in/out channels swapped.
+import { tf } from './tf.ts';
+
+interface Info {
+  dataId: object;
+  shape: number[];
+  dtype: string;
+}
+interface Backend {
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+type KFunc = (args: { inputs: Record<string, Info>; backend: Backend; attrs?: Record<string, unknown> }) => Info;
+
+const kernel = (name: string): KFunc => {
+  const k = tf.getKernel(name, 'wasm');
+  if (!k) throw new Error(`wasm backend has no ${name} kernel`);
+  return k.kernelFunc as unknown as KFunc;
+};
+
+let installed = false;
+let originalBackpropInput: KFunc | undefined;
+
+function convInfo(xShape: number[], filterShape: number[], attrs: Record<string, unknown>) {
+  if (attrs['dataFormat'] !== undefined && attrs['dataFormat'] !== 'NHWC') {
+    throw new Error(`wasm Conv2D gradients support NHWC only, got ${String(attrs['dataFormat'])}`);
+  }
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs['strides'] as [number, number],
+    (attrs['dilations'] as [number, number] | undefined) ?? 1,
+    attrs['pad'] as 'same',
+    attrs['dimRoundingMode'] as 'floor' | undefined,
+  );
+}
+
+const conv2DBackpropFilter: KFunc = ({ inputs, backend, attrs = {} }) => {
+  const { x, dy } = inputs as { x: Info; dy: Info };
+  const filterShape = attrs['filterShape'] as number[];
+  const info = convInfo(x.shape, filterShape, attrs);
+  const [kh, kw, ci, co] = filterShape as [number, number, number, number];
+  const [, H, W] = x.shape as [number, number, number, number];
+  const [, OH, OW] = dy.shape as [number, number, number, number];
+  const sh = info.strideHeight;
+  const sw = info.strideWidth;
+  const dh = info.dilationHeight;
+  const dw = info.dilationWidth;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  // Output extent of the transposed conv is H + top + bottom - (OH-1)*sh; make it >= the kernel's
+  // (taps 0..kh-1 at spacing dh), then keep the first kh.
+  const bottom = Math.max(0, (kh - 1) * dh + 1 + (OH - 1) * sh - H - top);
+  const right = Math.max(0, (kw - 1) * dw + 1 + (OW - 1) * sw - W - left);
+  const transpose = kernel('Transpose');
+  const xT = transpose({ inputs: { x }, backend, attrs: { perm: [3, 1, 2, 0] } }); // [ci, H, W, B]
+  const dyT = transpose({ inputs: { x: dy }, backend, attrs: { perm: [1, 2, 0, 3] } }); // [OH, OW, B, co]
+  // Taps at spacing dh in the original become the output stride; dilation = the original stride.
+  const out = kernel('Conv2D')({
+    inputs: { x: xT, filter: dyT },
+    backend,
+    attrs: {
+      strides: [dh, dw],
+      dilations: [sh, sw],
+      pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
+      dataFormat: 'NHWC',
+    },
+  }); // [ci, oh', ow', co]
+  backend.disposeData(xT.dataId);
+  backend.disposeData(dyT.dataId);
+  let cut = out;
+  if (out.shape[1] !== kh || out.shape[2] !== kw) {
+    cut = kernel('Slice')({ inputs: { x: out }, backend, attrs: { begin: [0, 0, 0, 0], size: [ci, kh, kw, co] } });
+    backend.disposeData(out.dataId);
+  }
+  const dW = transpose({ inputs: { x: cut }, backend, attrs: { perm: [1, 2, 0, 3] } }); // [kh, kw, ci, co]
+  backend.disposeData(cut.dataId);
+  return dW;
+};
+
+const conv2DBackpropInput: KFunc = (args) => {
+  const { inputs, backend, attrs = {} } = args;
+  const { dy, filter } = inputs as { dy: Info; filter: Info };
+  const inputShape = attrs['inputShape'] as number[];
+  const info = convInfo(inputShape, filter.shape, attrs);
+  if (info.strideHeight !== 1 || info.strideWidth !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1) {
+    return originalBackpropInput!(args);
+  }
+  const [kh, kw] = filter.shape as [number, number, number, number];
+  const [, H, W] = inputShape as [number, number, number, number];
+  const [, OH, OW] = dy.shape as [number, number, number, number];
+  const top = kh - 1 - info.padInfo.top;
+  const left = kw - 1 - info.padInfo.left;
+  const bottom = H - OH + kh - 1 - top;
+  const right = W - OW + kw - 1 - left;
+  if (top < 0 || left < 0 || bottom < 0 || right < 0) return originalBackpropInput!(args);
+  const rev = kernel('Reverse')({ inputs: { x: filter }, backend, attrs: { dims: [0, 1] } });
+  const f = kernel('Transpose')({ inputs: { x: rev }, backend, attrs: { perm: [0, 1, 3, 2] } }); // [kh, kw, co, ci]
+  backend.disposeData(rev.dataId);
+  const dx = kernel('Conv2D')({
+    inputs: { x: dy, filter: f },
+    backend,
+    attrs: { strides: [1, 1], dilations: [1, 1], pad: [[0, 0], [top, bottom], [left, right], [0, 0]], dataFormat: 'NHWC' },
+  });
+  backend.disposeData(f.dataId);
+  return dx;
+};
+
+/** Registers the kernels for the wasm backend (idempotent). Call before training on wasm. */
+export function installWasmKernels(): void {
+  if (installed) return;
+  installed = true;
+  if (!tf.getKernel('Conv2DBackpropFilter', 'wasm')) {
+    tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2DBackpropFilter as unknown as tf.KernelFunc });
+  }
+  const orig = tf.getKernel('Conv2DBackpropInput', 'wasm');
+  if (orig) {
+    originalBackpropInput = orig.kernelFunc as unknown as KFunc;
+    tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
+    tf.registerKernel({ ...orig, kernelFunc: conv2DBackpropInput as unknown as tf.KernelFunc });
+  }
+}

@@ -1,0 +1,68 @@
+// The wasm Conv2DBackpropFilter / Conv2DBackpropInput we supply, checked against the cpu backend.
+import { describe, expect, it } from 'vitest';
+import { tf, selectBackend } from '../src/index.ts';
+
+interface Case {
+  x: [number, number, number, number];
+  k: [number, number, number, number];
+  strides: [number, number];
+  pad: 'same' | 'valid';
+  dilations?: [number, number];
+}
+
+const cases: Case[] = [
+  { x: [3, 9, 14, 2], k: [3, 3, 2, 4], strides: [1, 1], pad: 'same' }, // residual conv
+  { x: [2, 8, 11, 3], k: [1, 1, 3, 5], strides: [1, 1], pad: 'valid' }, // shortcut 1x1
+  { x: [2, 10, 13, 1], k: [3, 3, 1, 2], strides: [2, 2], pad: 'same' }, // stride 2: fallback path for dx
+  { x: [2, 9, 12, 2], k: [3, 2, 2, 3], strides: [2, 3], pad: 'valid' },
+];
+
+/** Gradients of sum(conv(x, w) * r) w.r.t. x and w on the active backend. */
+function grads(c: Case, seed: number): { dx: Float32Array; dw: Float32Array } {
+  return tf.tidy(() => {
+    const x = tf.randomNormal(c.x, 0, 1, 'float32', seed) as tf.Tensor4D;
+    const w = tf.randomNormal(c.k, 0, 1, 'float32', seed + 1) as tf.Tensor4D;
+    const y = tf.conv2d(x, w, c.strides, c.pad, 'NHWC', c.dilations ?? 1);
+    const r = tf.randomNormal(y.shape, 0, 1, 'float32', seed + 2);
+    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad, 'NHWC', c.dilations ?? 1), r)),
+    )([x, w]);
+    return { dx: g[0]!.dataSync() as Float32Array, dw: g[1]!.dataSync() as Float32Array };
+  });
+}
+
+function maxRelErr(a: Float32Array, b: Float32Array): number {
+  let scale = 1e-6;
+  let err = 0;
+  for (let i = 0; i < a.length; i++) {
+    scale = Math.max(scale, Math.abs(a[i]!));
+    err = Math.max(err, Math.abs(a[i]! - b[i]!));
+  }
+  return err / scale;
+}
+
+describe('wasm conv2d gradients', () => {
+  it('match the cpu backend (filter and input gradient)', async () => {
+    await selectBackend('cpu');
+    const ref = cases.map((c, i) => grads(c, 100 + 10 * i));
+    const choice = await selectBackend('wasm');
+    expect(choice.tfBackend).toBe('wasm');
+    expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
+    cases.forEach((c, i) => {
+      const got = grads(c, 100 + 10 * i);
+      expect(got.dw.length).toBe(ref[i]!.dw.length);
+      expect(maxRelErr(ref[i]!.dw, got.dw), `dw case ${i}`).toBeLessThan(1e-4);
+      expect(maxRelErr(ref[i]!.dx, got.dx), `dx case ${i}`).toBeLessThan(1e-4);
+    });
+  });
+
+  it('does not leak wasm tensors', async () => {
+    await selectBackend('wasm');
+    grads(cases[0]!, 1);
+    const before = tf.memory().numTensors;
+    const bytes = tf.memory().numBytes;
+    grads(cases[0]!, 1);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(tf.memory().numBytes).toBe(bytes);
+  });
+});
