@@ -1,0 +1,21 @@
+// Public API of @ser/stage-kit: the thin edge every stage shares (see README.md).
+export { UserError, ParamError, isUserError } from './errors.ts';
+export {
+  type Params,
+  type Check,
+  type LoadOptions,
+  loadStageParams,
+  getParam,
+  deepMerge,
+  profileFrom,
+  num,
+  str,
+  bool,
+  arr,
+  nullable,
+  record,
+} from './params.ts';
+export { type ArgSpec, type FlagSpec, type ParseOptions, parseArgs, usage } from './args.ts';
+export { type Rng, createRng } from './rng.ts';
+export { log, progress, PROGRESS_INTERVAL_MS } from './log.ts';
+export { runCli, writeFileAtomic, writeJsonAtomic } from './cli.ts';
