@@ -16,3 +16,4 @@ export { Standardize, SeededDropout, MultiHeadSelfAttention, PositionalEncoding,
 export { saveModel, loadModel, MODEL_JSON, WEIGHTS_BIN } from './io.ts';
 export { selectBackend, wasmPaths, BackendError, BACKENDS, type BackendName, type BackendChoice } from './backend.ts';
 export { installWasmKernels } from './wasm-kernels.ts';
+export { modelConfigFrom, inputShapeFrom, runModelStage, type ModelSummary } from './stage.ts';
