@@ -1,0 +1,110 @@
+// File I/O edge of the features stage: augment/{train,val,test}.arrow -> features/*.arrow.
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LogMelExtractor } from '@ser/audio';
+import { TensorFileError, TensorFileWriter, readTensorRows, readTensorSchema, type TensorSchema } from '@ser/tensor-io';
+import { ScalerAccumulator, featureShape, featuresMetadata, logMelConfig, type FeatureParams } from './core.ts';
+
+export const SPLITS = ['train', 'val', 'test'] as const;
+
+export interface FeaturesStageOptions {
+  inDir: string; // holds train.arrow, val.arrow, test.arrow (tensor shape [samples])
+  outDir: string; // gets train/val/test.arrow ([n_mels, frames]) and scaler.arrow
+  params: FeatureParams;
+  log?: (msg: string) => void;
+  progress?: (done: number, label: string) => void; // rows done so far in split `label`
+}
+
+export interface FeaturesStageResult {
+  rows: Record<string, number>;
+  shape: [number, number];
+  sampleRate: number;
+}
+
+function inputInfo(schema: TensorSchema, file: string): { sampleRate: number; samples: number } {
+  const sr = Number(schema.metadata?.sample_rate);
+  if (!(Number.isFinite(sr) && sr > 0)) {
+    throw new TensorFileError(`${file}: schema metadata sample_rate missing or invalid (${JSON.stringify(schema.metadata?.sample_rate)})`);
+  }
+  if (schema.shape.length !== 1 || schema.shape[0] <= 0) {
+    throw new TensorFileError(`${file}: expected fixed-length audio rows (shape [samples]), got shape ${JSON.stringify(schema.shape)}`);
+  }
+  return { sampleRate: sr, samples: schema.shape[0] };
+}
+
+/**
+ * Log-mel for every row of train/val/test (streamed: one row of audio and one batch of output in
+ * memory), StandardScaler statistics fit on train rows only, stored as scaler.arrow (rows `mean`,
+ * `scale`, shape [n_mels, frames]). Outputs are written into a private temporary folder inside
+ * outDir and moved into place only when all four are complete.
+ */
+export async function runFeaturesStage(opts: FeaturesStageOptions): Promise<FeaturesStageResult> {
+  const { inDir, outDir, params } = opts;
+  const log = opts.log ?? (() => {});
+  const files = Object.fromEntries(SPLITS.map((s) => [s, join(inDir, `${s}.arrow`)])) as Record<(typeof SPLITS)[number], string>;
+  const schemas = {} as Record<(typeof SPLITS)[number], TensorSchema>;
+  let sampleRate = 0;
+  let samples = 0;
+  for (const s of SPLITS) {
+    schemas[s] = await readTensorSchema(files[s]);
+    const info = inputInfo(schemas[s], files[s]);
+    if (s === 'train') ({ sampleRate, samples } = info);
+    else if (info.sampleRate !== sampleRate || info.samples !== samples) {
+      throw new TensorFileError(
+        `${files[s]}: sample_rate ${info.sampleRate} / ${info.samples} samples differ from ${files.train} (${sampleRate} / ${samples})`,
+      );
+    }
+  }
+  const extractor = new LogMelExtractor(logMelConfig(params, sampleRate)); // validates fmax vs sr
+  const shape = featureShape(params, samples);
+  const featuresJson = featuresMetadata(params, sampleRate);
+  const scaler = new ScalerAccumulator(params.scaler, shape);
+
+  await mkdir(outDir, { recursive: true });
+  const tmpDir = join(outDir, `.features-tmp-${process.pid}`);
+  await rm(tmpDir, { recursive: true, force: true });
+  await mkdir(tmpDir);
+  const rows: Record<string, number> = {};
+  try {
+    for (const s of SPLITS) {
+      const schema: TensorSchema = {
+        columns: schemas[s].columns,
+        shape,
+        metadata: { ...schemas[s].metadata, features: featuresJson },
+      };
+      const writer = await TensorFileWriter.open(join(tmpDir, `${s}.arrow`), schema);
+      let n = 0;
+      try {
+        for await (const row of readTensorRows(files[s], { shape: [samples] })) {
+          const feat = extractor.extract(row.tensor);
+          if (s === 'train') scaler.add(feat);
+          await writer.write({ labels: row.labels, tensor: feat });
+          n++;
+          opts.progress?.(n, s);
+        }
+        await writer.close();
+      } catch (e) {
+        await writer.abort().catch(() => {});
+        throw e;
+      }
+      rows[s] = n;
+      log(`${s}: ${n} rows -> [${shape.join(', ')}]`);
+    }
+    if (rows.train === 0) throw new TensorFileError(`${files.train}: no rows; the scaler needs training data`);
+    const { mean, scale } = scaler.finish();
+    const scalerSchema: TensorSchema = {
+      columns: [{ name: 'id', type: 'utf8' }],
+      shape,
+      metadata: { ...schemas.train.metadata, features: featuresJson, scaler: params.scaler, scaler_samples: String(rows.train) },
+    };
+    const w = await TensorFileWriter.open(join(tmpDir, 'scaler.arrow'), scalerSchema);
+    await w.write({ labels: { id: 'mean' }, tensor: mean });
+    await w.write({ labels: { id: 'scale' }, tensor: scale });
+    await w.close();
+    for (const name of [...SPLITS, 'scaler']) await rename(join(tmpDir, `${name}.arrow`), join(outDir, `${name}.arrow`));
+  } finally {
+    await rm(tmpDir, { recursive: true, force: true });
+  }
+  log(`scaler (${params.scaler}) fit on ${rows.train} train rows`);
+  return { rows, shape, sampleRate };
+}
