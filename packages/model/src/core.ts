@@ -130,7 +130,7 @@ export function setScaler(model: tf.LayersModel, mean: Float32Array, scale: Floa
 
 /** Number of weights (trainable and not). */
 export function countParams(model: tf.LayersModel): { total: number; trainable: number } {
-  const size = (ws: tf.LayerVariable[]): number => ws.reduce((a, w) => a + w.shape.reduce((p, d) => p * (d ?? 1), 1), 0);
+  const size = (ws: tf.LayerVariable[]): number => ws.reduce((a, w) => a + (w.shape as number[]).reduce((p, d) => p * d, 1), 0);
   return { total: size(model.weights), trainable: size(model.trainableWeights) };
 }
 

@@ -16,7 +16,7 @@ interface BaseArgs {
 const one = (x: Tensor | Tensor[]): Tensor => (Array.isArray(x) ? x[0]! : x);
 
 /** PyTorch's default Linear/Conv weight init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)), seeded. */
-export function torchInit(seed: number): tf.initializers.Initializer {
+export function torchInit(seed: number): ReturnType<typeof tf.initializers.varianceScaling> {
   return tf.initializers.varianceScaling({ scale: 1 / 3, mode: 'fanIn', distribution: 'uniform', seed });
 }
 
