@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, resolved from this package (not from the caller's cwd).
-import { register } from 'tsx/esm/api';
+// Runs the TypeScript CLI: from a fresh esbuild bundle when possible (fast), else through tsx.
+import { loadEngine } from './load.mjs';
 
-register();
-await import('../src/cli.ts');
+await loadEngine('cli');
