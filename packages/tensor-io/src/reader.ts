@@ -192,3 +192,28 @@ export async function readTensorFile(
     await fh.close().catch(() => {});
   }
 }
+
+/**
+ * Label columns only, by column (tensor data is read batch by batch and dropped: memory is the
+ * labels plus one batch). For stages that need membership, not signals (e.g. split).
+ */
+export async function readTensorLabels(
+  file: string,
+  expect?: TensorExpect,
+): Promise<{ schema: TensorSchema; count: number; labels: Record<string, (number | string)[]> }> {
+  const { fh, reader, schema } = await openReader(file);
+  try {
+    checkExpect(schema, file, expect);
+    const labels: Record<string, (number | string)[]> = Object.fromEntries(schema.columns.map((c) => [c.name, []]));
+    let count = 0;
+    for (let b = 0; b < reader.numRecordBatches; b++) {
+      const batch = await readBatch(reader, b, file);
+      const bl = batchLabels(batch, schema);
+      for (const c of schema.columns) for (const v of bl[c.name]!) labels[c.name]!.push(v);
+      count += batch.numRows;
+    }
+    return { schema, count, labels };
+  } finally {
+    await fh.close().catch(() => {});
+  }
+}

@@ -7,6 +7,7 @@ import {
   TensorFileError,
   TensorFileWriter,
   readTensorFile,
+  readTensorLabels,
   readTensorRows,
   readTensorSchema,
   type TensorSchema,
@@ -63,6 +64,9 @@ describe('round trip', () => {
       if (i % 2) expect(Number.isNaN(f.labels.snr_db![i])).toBe(true);
       else expect(f.labels.snr_db![i]).toBeCloseTo(i + 0.25, 6);
     }
+    const lab = await readTensorLabels(p, { columns: ['actor'] });
+    expect(lab.count).toBe(7);
+    expect(lab.labels).toEqual(f.labels);
     const rows = [];
     for await (const r of readTensorRows(p)) rows.push(r);
     expect(rows.length).toBe(7);
