@@ -1,0 +1,73 @@
+// ser-ingest: the ingest stage (default command) and `ser-ingest download` (fetch the corpus).
+import { getParam, loadStageParams, log, nullable, parseArgs, progress, runCli, str, UserError } from '@ser/stage-kit';
+import { DownloadError, RAVDESS_SPEECH_MD5, downloadCorpus } from './download.ts';
+import { cliProgress, ingestParamsFrom, runIngest } from './stage.ts';
+import { ZipError } from './zip.ts';
+
+const STAGE_FLAGS = {
+  'data-dir': { type: 'string', required: true, desc: 'corpus folder (data.dir)' },
+  out: { type: 'string', required: true, desc: 'clips.arrow to write' },
+  report: { type: 'string', required: true, desc: 'report.json to write' },
+} as const;
+
+const DOWNLOAD_FLAGS = {
+  'data-dir': { type: 'string', desc: 'folder to fill (default: data.dir)' },
+  url: { type: 'string', desc: 'zip URL (default: data.url)' },
+  md5: { type: 'string', desc: `expected MD5 of the zip (default: data.md5, else ${RAVDESS_SPEECH_MD5})` },
+  'keep-zip': { type: 'boolean', desc: 'keep <data-dir>.zip after extracting' },
+  attempts: { type: 'string', default: '5', desc: 'download attempts (resumed with HTTP Range)' },
+} as const;
+
+async function stage(argv: string[]): Promise<void> {
+  const a = parseArgs(argv, STAGE_FLAGS, { prog: 'ser-ingest' });
+  const p = ingestParamsFrom(loadStageParams({ argv }));
+  const t0 = Date.now();
+  const r = await runIngest({
+    dataDir: a['data-dir'] as string,
+    out: a.out as string,
+    report: a.report as string,
+    ...p,
+    onProgress: cliProgress('ingest'),
+  });
+  log(
+    `ingested ${r.ingested} of ${r.files} files (${r.skipped.length} skipped, ${r.multichannel.length} multi-channel, ${r.resampled} resampled to ${r.sample_rate} Hz) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
+  for (const s of r.skipped) log(`skipped ${s.file}: ${s.reason}`);
+}
+
+async function download(argv: string[]): Promise<void> {
+  const a = parseArgs(argv, DOWNLOAD_FLAGS, { prog: 'ser-ingest download' });
+  const params = loadStageParams({ argv });
+  const dataDir = (a['data-dir'] as string | undefined) ?? getParam(params, 'data.dir', str({ nonEmpty: true }));
+  const url = (a.url as string | undefined) ?? getParam(params, 'data.url', nullable(str())) ?? '';
+  if (!url) throw new UserError('params: data.url is empty: set it (or pass --url) to the RAVDESS speech zip URL');
+  const md5 = (a.md5 as string | undefined) ?? getParam(params, 'data.md5', nullable(str())) ?? RAVDESS_SPEECH_MD5;
+  const attempts = Number(a.attempts);
+  if (!Number.isInteger(attempts) || attempts < 1) throw new UserError(`--attempts must be a positive integer, got ${a.attempts}`);
+  let phase = 'download';
+  try {
+    await downloadCorpus({
+      dataDir,
+      url,
+      md5,
+      keepZip: a['keep-zip'] === true,
+      attempts,
+      log: (m) => {
+        if (m.startsWith('MD5 ok')) phase = 'extract';
+        log(m);
+      },
+      onProgress: (done, total) => {
+        if (phase === 'extract') progress(done, total, 'extract (files)');
+        else progress(Math.round(done / 1e6), Number.isFinite(total) ? Math.round(total / 1e6) : 0, 'download (MB)');
+      },
+    });
+  } catch (e) {
+    if (e instanceof DownloadError || e instanceof ZipError) throw new UserError(e.message);
+    throw e;
+  }
+}
+
+await runCli(async (argv) => {
+  if (argv[0] === 'download') return download(argv.slice(1));
+  return stage(argv);
+});

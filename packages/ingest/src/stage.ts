@@ -1,0 +1,123 @@
+// The file edge of the ingest stage: params, glob, read, write clips.arrow and report.json.
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import fg from 'fast-glob';
+import { UserError, getParam, nullable, num, progress, str, writeJsonAtomic, type Params } from '@ser/stage-kit';
+import { TensorFileWriter } from '@ser/tensor-io';
+import { RAVDESS_SPEECH_MD5, RAVDESS_SPEECH_URL } from './download.ts';
+import {
+  addToReport,
+  clipsSchema,
+  decodeClip,
+  emptyReport,
+  parseRavdessName,
+  type ClipInfo,
+  type ClipLabels,
+  type IngestReport,
+} from './core.ts';
+
+export type OnError = 'fail' | 'skip';
+
+export interface IngestOptions {
+  dataDir: string;
+  /** ingest/clips.arrow */
+  out: string;
+  /** ingest/report.json */
+  report: string;
+  /** Hz (ingest.sample_rate) */
+  sampleRate: number;
+  /** ingest.on_error */
+  onError: OnError;
+  /** data.url: only used to word the error for an empty data.dir */
+  dataUrl: string;
+  /** progress callback (done, total) */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** The stage's params, checked (each error names its key). */
+export function ingestParamsFrom(p: Params): { sampleRate: number; onError: OnError; dataUrl: string } {
+  return {
+    sampleRate: getParam(p, 'ingest.sample_rate', num({ min: 1000, max: 384000, integer: true })),
+    onError: getParam(p, 'ingest.on_error', str({ oneOf: ['fail', 'skip'] })) as OnError,
+    // optional: null or missing = no URL
+    dataUrl: getParam(p, 'data.url', nullable(str())) ?? '',
+  };
+}
+
+/** Sorted paths (relative to dataDir, `/`-separated) of every `*.wav` under dataDir. */
+export async function findWavs(dataDir: string): Promise<string[]> {
+  const files = await fg('**/*.wav', { cwd: dataDir, caseSensitiveMatch: false, onlyFiles: true, followSymbolicLinks: true });
+  // Plain code-unit order: stable across machines and locales.
+  return files.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** The error for a missing or empty data.dir: says how to get the corpus. */
+export async function emptyDataDirError(dataDir: string, dataUrl: string): Promise<UserError> {
+  let what = 'does not exist';
+  try {
+    const s = await stat(dataDir);
+    if (!s.isDirectory()) what = 'is not a directory';
+    else what = (await readdir(dataDir)).length === 0 ? 'is empty' : 'has no .wav files';
+  } catch {
+    /* missing */
+  }
+  const how = dataUrl
+    ? `data.url is set: run \`npx ser-ingest download\` once to fetch and unpack it into ${dataDir} (the download is not part of the cached stage because data.dir is its input)`
+    : `put the RAVDESS speech corpus there (Audio_Speech_Actors_01-24.zip from Zenodo record 1188976, ${RAVDESS_SPEECH_URL}, MD5 ${RAVDESS_SPEECH_MD5}), ` +
+      `or set data.url to that URL and run \`npx ser-ingest download\`, or set data.dir (or RAVDESS_DIR) to where the corpus is, or run the offline demo: npx nx run pipeline:demo`;
+  return new UserError(`data.dir ${dataDir} ${what}: ${how}`);
+}
+
+/**
+ * Runs the stage: every WAV under dataDir becomes one row of `out` (mono float32 at sampleRate,
+ * labels from the RAVDESS name); `report` gets counts and skipped files. With onError 'fail' the
+ * first bad file is a UserError naming it and no output is left behind.
+ */
+export async function runIngest(o: IngestOptions): Promise<IngestReport> {
+  const files = await findWavs(o.dataDir).catch(() => [] as string[]);
+  if (files.length === 0) throw await emptyDataDirError(o.dataDir, o.dataUrl);
+  const report = emptyReport(files.length, o.sampleRate);
+  const writer = await TensorFileWriter.open(o.out, clipsSchema(o.sampleRate));
+  const seen = new Map<string, string>();
+  try {
+    for (const [i, rel] of files.entries()) {
+      const path = join(o.dataDir, rel);
+      let clip: { labels: ClipLabels; audio: Float32Array; info: ClipInfo };
+      try {
+        const labels = parseRavdessName(basename(rel), basename(dirname(join('x', rel))));
+        const first = seen.get(labels.id);
+        if (first !== undefined) throw new Error(`duplicate clip id ${labels.id} (also ${first})`);
+        const bytes = await readFile(path);
+        clip = { labels, ...decodeClip(bytes, path, o.sampleRate) };
+      } catch (e) {
+        const msg = (e as Error).message;
+        // WavError messages already start with the path; others get it in front.
+        const reason = msg.startsWith(`${path}: `) ? msg.slice(path.length + 2) : msg;
+        if (o.onError === 'fail') {
+          throw new UserError(`${path}: ${reason} (set ingest.on_error: skip to leave bad files out)`);
+        }
+        report.skipped.push({ file: rel, reason });
+        o.onProgress?.(i + 1, files.length);
+        continue;
+      }
+      await writer.write({ labels: { ...clip.labels }, tensor: clip.audio });
+      seen.set(clip.labels.id, rel);
+      addToReport(report, rel, clip.labels, clip.info);
+      o.onProgress?.(i + 1, files.length);
+    }
+    if (report.ingested === 0) {
+      throw new UserError(`data.dir ${o.dataDir}: none of the ${files.length} WAV files could be ingested (first problem: ${report.skipped[0]?.file}: ${report.skipped[0]?.reason})`);
+    }
+    await writer.close();
+  } catch (e) {
+    await writer.abort();
+    throw e;
+  }
+  await writeJsonAtomic(o.report, report);
+  return report;
+}
+
+/** Progress printer for the CLI. */
+export function cliProgress(label: string): (done: number, total: number) => void {
+  return (done, total) => progress(done, total, label);
+}
