@@ -1,0 +1,157 @@
+// Each custom layer: output shapes, math on small known inputs, getConfig -> fromConfig round trip.
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  tf,
+  Standardize,
+  SeededDropout,
+  MultiHeadSelfAttention,
+  PositionalEncoding,
+  CrossAttention,
+  sinusoidalTable,
+} from '../src/index.ts';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const arr = (t: tf.Tensor): number[] => Array.from(t.dataSync());
+
+/** Rebuilds a layer from its registered class name + getConfig and checks the config survives. */
+function roundTrip(layer: tf.layers.Layer): tf.layers.Layer {
+  const config = layer.getConfig();
+  const map = tf.serialization.SerializationMap.getMap().classNameMap;
+  const entry = map[layer.getClassName()];
+  expect(entry, `${layer.getClassName()} is registered`).toBeDefined();
+  const [cls, fromConfig] = entry!;
+  const copy = fromConfig(cls, config) as tf.layers.Layer;
+  expect(copy.getConfig()).toEqual(config);
+  return copy;
+}
+
+describe('Standardize', () => {
+  it('is identity until filled, then (x - mean) / scale; non-trainable', () => {
+    const l = new Standardize({ name: 's' });
+    const x = tf.tensor3d([[[1, 2, 3], [4, 5, 6]]]);
+    expect(arr(l.apply(x) as tf.Tensor)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(l.trainableWeights).toHaveLength(0);
+    expect(l.getWeights().map((w) => w.shape)).toEqual([[2, 3], [2, 3]]);
+    l.setWeights([tf.tensor2d([[1, 1, 1], [0, 0, 0]]), tf.tensor2d([[2, 2, 2], [1, 1, 4]])]);
+    expect(arr(l.apply(x) as tf.Tensor)).toEqual([0, 0.5, 1, 4, 5, 1.5]);
+    const copy = roundTrip(l);
+    expect(copy.trainable).toBe(false);
+  });
+});
+
+describe('SeededDropout', () => {
+  const x = tf.ones([4, 50]);
+  it('is identity at inference', () => {
+    const l = new SeededDropout({ name: 'd', rate: 0.4, seed: 3 });
+    expect(arr(l.apply(x) as tf.Tensor).every((v) => v === 1)).toBe(true);
+    expect(l.step).toBe(0);
+  });
+  it('draws a new mask per training call, reproducible from (seed, step), scaled by 1/(1-rate)', () => {
+    const a = new SeededDropout({ name: 'd1', rate: 0.4, seed: 3 });
+    const b = roundTrip(a) as SeededDropout;
+    const a1 = arr(a.apply(x, { training: true }) as tf.Tensor);
+    const a2 = arr(a.apply(x, { training: true }) as tf.Tensor);
+    const b1 = arr(b.apply(x, { training: true }) as tf.Tensor);
+    expect(a1).toEqual(b1); // same seed, same step
+    expect(a1).not.toEqual(a2); // next step, new mask
+    for (const v of a1) expect([0, 1 / 0.6].some((w) => Math.abs(v - w) < 1e-6)).toBe(true);
+    const dropped = a1.filter((v) => v === 0).length / a1.length;
+    expect(dropped).toBeGreaterThan(0.25);
+    expect(dropped).toBeLessThan(0.55);
+    b.step = 1;
+    expect(arr(b.apply(x, { training: true }) as tf.Tensor)).toEqual(a2);
+    expect(arr(new SeededDropout({ name: 'd2', rate: 0.4, seed: 4 }).apply(x, { training: true }) as tf.Tensor)).not.toEqual(a1);
+  });
+});
+
+describe('MultiHeadSelfAttention', () => {
+  it('maps [B, T, d] to [B, T, d], matches a hand computation (1 head), round-trips', () => {
+    const l = new MultiHeadSelfAttention({ name: 'm', heads: 1, seed: 5 });
+    const x = tf.randomNormal([2, 5, 4], 0, 1, 'float32', 1);
+    const y = l.apply(x) as tf.Tensor;
+    expect(y.shape).toEqual([2, 5, 4]);
+    const [wq, bq, wk, bk, wv, bv, wo, bo] = l.getWeights() as tf.Tensor2D[];
+    const ref = tf.tidy(() => {
+      const outs = [0, 1].map((b) => {
+        const xb = tf.squeeze(tf.slice(x, [b, 0, 0], [1, 5, 4]), [0]) as tf.Tensor2D;
+        const q = tf.add(tf.matMul(xb, wq!), bq!) as tf.Tensor2D;
+        const k = tf.add(tf.matMul(xb, wk!), bk!) as tf.Tensor2D;
+        const v = tf.add(tf.matMul(xb, wv!), bv!) as tf.Tensor2D;
+        const a = tf.softmax(tf.div(tf.matMul(q, k, false, true), 2)) as tf.Tensor2D;
+        return tf.add(tf.matMul(tf.matMul(a, v), wo!), bo!);
+      });
+      return tf.stack(outs);
+    });
+    const d = arr(tf.abs(tf.sub(y, ref)));
+    expect(Math.max(...d)).toBeLessThan(1e-5);
+    const copy = roundTrip(l);
+    copy.apply(x);
+    copy.setWeights(l.getWeights());
+    expect(arr(copy.apply(x) as tf.Tensor)).toEqual(arr(y));
+  });
+  it('splits heads: 2 heads differ from 1 head with the same weights, shapes hold', () => {
+    const one = new MultiHeadSelfAttention({ name: 'h1', heads: 1, seed: 5 });
+    const two = new MultiHeadSelfAttention({ name: 'h2', heads: 2, seed: 5 });
+    const x = tf.randomNormal([1, 6, 4], 0, 1, 'float32', 2);
+    const y1 = one.apply(x) as tf.Tensor;
+    two.apply(x);
+    two.setWeights(one.getWeights());
+    const y2 = two.apply(x) as tf.Tensor;
+    expect(y2.shape).toEqual([1, 6, 4]);
+    expect(arr(y1)).not.toEqual(arr(y2));
+    expect(() => new MultiHeadSelfAttention({ name: 'h3', heads: 3, seed: 1 }).apply(x)).toThrow(/divisible/);
+  });
+});
+
+describe('PositionalEncoding', () => {
+  it('sinusoidal adds the fixed table (no weights)', () => {
+    const l = new PositionalEncoding({ name: 'p', kind: 'sinusoidal', seed: 1 });
+    const y = l.apply(tf.zeros([2, 3, 4])) as tf.Tensor;
+    expect(y.shape).toEqual([2, 3, 4]);
+    const t = sinusoidalTable(3, 4);
+    expect(t[0]).toBe(0);
+    expect(t[1]).toBe(1);
+    expect(t[4]).toBeCloseTo(Math.sin(1), 6);
+    expect(t[6]).toBeCloseTo(Math.sin(1 / 100), 6);
+    expect(arr(y).slice(12)).toEqual(Array.from(t));
+    expect(l.getWeights()).toHaveLength(0);
+    roundTrip(l);
+  });
+  it('learned has a trainable [T, d] table', () => {
+    const l = new PositionalEncoding({ name: 'p2', kind: 'learned', seed: 1 });
+    const y = l.apply(tf.zeros([1, 3, 4])) as tf.Tensor;
+    expect(l.trainableWeights.map((w) => w.shape)).toEqual([[3, 4]]);
+    expect(arr(y)).toEqual(arr(l.getWeights()[0]!));
+    roundTrip(l);
+    expect(() => new PositionalEncoding({ name: 'p3', kind: 'rope' as 'learned', seed: 1 })).toThrow(/unknown kind/);
+  });
+});
+
+describe('CrossAttention', () => {
+  it('maps [B, D] x [B, T, C] to [B, a]; softmax over time (Eq. 5-9)', () => {
+    const l = new CrossAttention({ name: 'c', units: 3, seed: 9 });
+    const f = tf.randomNormal([2, 5], 0, 1, 'float32', 3);
+    const s = tf.randomNormal([2, 4, 6], 0, 1, 'float32', 4);
+    const y = l.apply([f, s]) as tf.Tensor;
+    expect(y.shape).toEqual([2, 3]);
+    expect(l.computeOutputShape([[null, 5], [null, 4, 6]])).toEqual([null, 3]);
+    const [wq, bq, wk, bk, wv, bv] = l.getWeights() as tf.Tensor2D[];
+    const ref = tf.tidy(() => {
+      const b = 1;
+      const fb = tf.slice(f, [b, 0], [1, 5]) as tf.Tensor2D;
+      const sb = tf.squeeze(tf.slice(s, [b, 0, 0], [1, 4, 6]), [0]) as tf.Tensor2D;
+      const q = tf.add(tf.matMul(fb, wq!), bq!) as tf.Tensor2D; // [1, 3]
+      const k = tf.add(tf.matMul(sb, wk!), bk!) as tf.Tensor2D; // [4, 3]
+      const v = tf.add(tf.matMul(sb, wv!), bv!) as tf.Tensor2D;
+      const alpha = tf.softmax(tf.div(tf.matMul(q, k, false, true), Math.sqrt(3))) as tf.Tensor2D; // [1, 4]
+      expect(tf.sum(alpha).dataSync()[0]).toBeCloseTo(1, 6);
+      return tf.matMul(alpha, v);
+    });
+    const got = arr(y).slice(3);
+    arr(ref).forEach((v, i) => expect(got[i]).toBeCloseTo(v, 5));
+    roundTrip(l);
+  });
+});
