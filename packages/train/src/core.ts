@@ -228,7 +228,7 @@ export function readWeights(model: LayersModel): Float32Array[] {
 export function writeWeights(model: LayersModel, values: Float32Array[]): void {
   const ws = model.weights;
   if (ws.length !== values.length) throw new Error(`checkpoint has ${values.length} weights, model has ${ws.length}`);
-  tf.tidy(() => ws.forEach((w, i) => w.write(tf.tensor(values[i]!, w.shape, 'float32'))));
+  tf.tidy(() => ws.forEach((w, i) => w.write(tf.tensor(values[i]!, w.shape as number[], 'float32'))));
 }
 
 /**
@@ -376,7 +376,8 @@ export function decodeState(bytes: Uint8Array, key: string): TrainState | null {
   const lengths: number[] = h.lengths;
   const total = lengths.reduce((a, b) => a + b, 0);
   if (bytes.length !== 4 + n + total * 4) return null;
-  const copy = bytes.slice(4 + n); // aligned copy
+  // An aligned copy (Buffer#slice would be a view into Node's pool, at an arbitrary offset).
+  const copy = new Uint8Array(bytes.subarray(4 + n));
   const arrays: Float32Array[] = [];
   let off = 0;
   for (const len of lengths) {

@@ -1,0 +1,235 @@
+// The train stage's edge: params, feature files, the resumable checkpoint, and the outputs
+// (best model + preprocess.json, history.json, metrics.json). The maths lives in core.ts.
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { countParams, EMOTIONS, loadModel, saveModel, selectBackend, setDropoutStep, setScaler, tf } from '@ser/model';
+import { readTensorFile, readTensorSchema } from '@ser/tensor-io';
+import { UserError, getParam, log, num, progress, str, type Params } from '@ser/stage-kit';
+import {
+  decodeState,
+  encodeState,
+  train,
+  writeWeights,
+  type Dataset,
+  type EpochReport,
+  type TrainConfig,
+  type TrainState,
+} from './core.ts';
+
+export const CHECKPOINT_FILE = 'train-checkpoint.bin';
+
+export interface TrainParams extends TrainConfig {
+  backend: string;
+}
+
+/** `train.*` and `seed` from the stage's params; a bad value names its key. */
+export function trainParamsFrom(p: Params): TrainParams {
+  return {
+    backend: getParam(p, 'train.backend', str()),
+    lr: getParam(p, 'train.lr', num({ min: 0 })),
+    momentum: getParam(p, 'train.momentum', num({ min: 0, max: 1 })),
+    weightDecay: getParam(p, 'train.weight_decay', num({ min: 0 })),
+    batchSize: getParam(p, 'train.batch_size', num({ min: 1, integer: true })),
+    maxEpochs: getParam(p, 'train.max_epochs', num({ min: 1, integer: true })),
+    patience: getParam(p, 'train.patience', num({ min: 1, integer: true })),
+    evalBatchSize: getParam(p, 'train.eval_batch_size', num({ min: 1, integer: true })),
+    seed: getParam(p, 'seed', num({ integer: true })),
+  };
+}
+
+/** Reads a features split as a Dataset (x: raw log-mel rows, y: emotion index). */
+export async function loadSplit(file: string, shape?: number[]): Promise<Dataset & { labels: Record<string, (number | string)[]>; shape: number[] }> {
+  if (!existsSync(file)) throw new UserError(`${file}: missing (run the features stage first)`);
+  let f;
+  try {
+    f = await readTensorFile(file, { columns: ['emotion'], ...(shape ? { shape } : {}) });
+  } catch (e) {
+    throw new UserError((e as Error).message.includes(file) ? (e as Error).message : `${file}: ${(e as Error).message}`);
+  }
+  const y = Int32Array.from(f.labels['emotion']!, (v) => Number(v));
+  for (let i = 0; i < y.length; i++) {
+    if (!(y[i]! >= 0 && y[i]! < EMOTIONS.length)) throw new UserError(`${file}: row ${i} has emotion ${y[i]} (expected 0-7)`);
+  }
+  const rowSize = f.schema.shape.reduce((a, b) => a * b, 1);
+  return { x: f.data, y, count: f.count, rowSize, labels: f.labels, shape: f.schema.shape };
+}
+
+/** `features/scaler.arrow`: rows `mean` and `scale` of the feature shape. */
+export async function loadScaler(file: string, shape: number[]): Promise<{ mean: Float32Array; scale: Float32Array }> {
+  if (!existsSync(file)) throw new UserError(`${file}: missing (run the features stage first)`);
+  let f;
+  try {
+    f = await readTensorFile(file, { columns: ['id'], shape });
+  } catch (e) {
+    throw new UserError(`${file}: ${(e as Error).message}`);
+  }
+  const n = shape.reduce((a, b) => a * b, 1);
+  const row = (id: string) => {
+    const i = f.labels['id']!.indexOf(id);
+    if (i < 0) throw new UserError(`${file}: no row with id "${id}"`);
+    return f.data.slice(i * n, (i + 1) * n);
+  };
+  return { mean: row('mean'), scale: row('scale') };
+}
+
+/** The preprocessing predict must repeat, from train.arrow's schema metadata (lineage). */
+export function preprocessFrom(metadata: Record<string, string> | undefined, file: string, shape: number[]) {
+  const m = metadata ?? {};
+  const need = (k: string): string => {
+    const v = m[k];
+    if (v == null) throw new UserError(`${file}: schema metadata has no "${k}" (needed for preprocess.json)`);
+    return v;
+  };
+  let features: unknown;
+  try {
+    features = JSON.parse(need('features'));
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`${file}: schema metadata "features" is not JSON`);
+  }
+  return {
+    sample_rate: Number(need('sample_rate')),
+    segment_offset: Number(need('segment_offset')),
+    segment_duration: Number(need('segment_duration')),
+    features,
+    input_shape: shape,
+    emotions: [...EMOTIONS],
+  };
+}
+
+const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
+
+async function fileHash(path: string): Promise<string> {
+  return sha256(await readFile(path));
+}
+
+const fmtSecs = (s: number): string =>
+  !Number.isFinite(s) ? '?' : s >= 3600 ? `${(s / 3600).toFixed(1)}h` : s >= 60 ? `${(s / 60).toFixed(1)}m` : `${s.toFixed(0)}s`;
+
+export interface TrainStageArgs {
+  features: string; // features dir: train.arrow, val.arrow, scaler.arrow
+  init: string; // model dir from the model stage
+  outDir: string; // writes model/, history.json, metrics.json
+  params: Params;
+  scratch?: string; // checkpoint dir (default: $PIPELINE_SCRATCH, else <out-dir>/../.train-scratch)
+}
+
+export async function runTrainStage(a: TrainStageArgs): Promise<{ metrics: Record<string, unknown> }> {
+  const t0 = performance.now();
+  const cfg = trainParamsFrom(a.params);
+  let backend: string;
+  try {
+    backend = (await selectBackend(cfg.backend as Parameters<typeof selectBackend>[0], log)).name;
+  } catch (e) {
+    throw new UserError(`train.backend: ${(e as Error).message}`);
+  }
+  log(`train: backend ${backend}`);
+
+  const trainFile = join(a.features, 'train.arrow');
+  const trainSet = await loadSplit(trainFile);
+  const valSet = await loadSplit(join(a.features, 'val.arrow'), trainSet.shape);
+  const scaler = await loadScaler(join(a.features, 'scaler.arrow'), trainSet.shape);
+  const preprocess = preprocessFrom((await readTensorSchema(trainFile)).metadata, trainFile, trainSet.shape);
+
+  let model;
+  try {
+    model = await loadModel(a.init);
+  } catch (e) {
+    throw new UserError(`${a.init}: ${(e as Error).message}`);
+  }
+  const inShape = model.inputs[0]!.shape.slice(1) as number[];
+  if (inShape.reduce((x, y) => x * y, 1) !== trainSet.rowSize) {
+    throw new UserError(`${a.init}: model input [${inShape}] does not match the features [${trainSet.shape}] (re-run the model stage)`);
+  }
+  setScaler(model, scaler.mean, scaler.scale);
+  const params = countParams(model);
+  log(`train: ${trainSet.count} train / ${valSet.count} val rows of [${trainSet.shape}], ${params.trainable} trainable parameters`);
+
+  // The checkpoint is valid only for these exact inputs and params.
+  const key = sha256(
+    JSON.stringify({
+      cfg: { ...cfg, backend },
+      init: [await fileHash(join(a.init, 'model.json')), await fileHash(join(a.init, 'weights.bin'))],
+      features: [await fileHash(trainFile), await fileHash(join(a.features, 'val.arrow')), await fileHash(join(a.features, 'scaler.arrow'))],
+    }),
+  );
+  const scratch = a.scratch ?? process.env['PIPELINE_SCRATCH'] ?? join(dirname(resolve(a.outDir)), '.train-scratch');
+  const ckptPath = join(scratch, CHECKPOINT_FILE);
+  let resume: TrainState | null = null;
+  if (existsSync(ckptPath)) {
+    resume = decodeState(await readFile(ckptPath), key);
+    log(resume ? `train: resuming after epoch ${resume.epoch} from ${ckptPath}` : `train: ignoring ${ckptPath} (other inputs or params)`);
+  }
+
+  const t1 = performance.now();
+  let epochsThisRun = 0;
+  const onEpoch = async (state: TrainState, r: EpochReport) => {
+    await mkdir(scratch, { recursive: true });
+    const tmp = `${ckptPath}.tmp-${process.pid}`;
+    await writeFile(tmp, encodeState(state, key));
+    await rename(tmp, ckptPath); // atomic: a kill leaves the previous or the new checkpoint
+    epochsThisRun++;
+    const perEpoch = (performance.now() - t1) / 1000 / epochsThisRun;
+    const left = state.stopped ? 0 : cfg.maxEpochs - state.epoch;
+    log(
+      `epoch ${r.epoch}/${cfg.maxEpochs} loss ${r.loss.toFixed(4)} acc ${r.acc.toFixed(4)} ` +
+        `val_loss ${r.val_loss.toFixed(4)} val_acc ${r.val_acc.toFixed(4)} ${r.samplesPerSec.toFixed(1)} samples/s ` +
+        `${r.seconds.toFixed(1)}s${r.improved ? ' *best*' : ''} ETA <= ${fmtSecs(left * perEpoch)}` +
+        (state.early.bestEpoch >= 0 ? ` (patience ${state.early.wait}/${cfg.patience})` : ''),
+    );
+  };
+  const { state, samplesPerSec } = await train(model, trainSet, valSet, cfg, resume, onEpoch, {
+    beforeEpoch: (epoch, batches) => setDropoutStep(model, epoch * batches),
+    onBatch: (epoch, done, total) => progress(done, total, `epoch ${epoch + 1} batches`),
+  });
+  if (state.bestWeights.length === 0) throw new Error('training produced no epoch');
+  writeWeights(model, state.bestWeights);
+  const best = state.history[state.early.bestEpoch]!;
+
+  // Outputs: model dir written beside and renamed into place, JSON files via temp + rename.
+  await mkdir(a.outDir, { recursive: true });
+  const modelDir = join(a.outDir, 'model');
+  const tmpModel = join(a.outDir, `.model.tmp-${process.pid}`);
+  await rm(tmpModel, { recursive: true, force: true });
+  await saveModel(model, tmpModel);
+  await writeFile(join(tmpModel, 'preprocess.json'), `${JSON.stringify(preprocess, null, 2)}\n`);
+  await rm(modelDir, { recursive: true, force: true });
+  await rename(tmpModel, modelDir);
+
+  const history = { epochs: state.history };
+  const metrics = {
+    best_epoch: best.epoch,
+    best_val_loss: best.val_loss,
+    best_val_acc: best.val_acc,
+    train_loss_at_best: best.loss,
+    train_acc_at_best: best.acc,
+    epochs_run: state.epoch,
+    stopped_early: state.stopped,
+    resumed_from_epoch: resume ? resume.epoch : 0,
+    backend,
+    backend_requested: cfg.backend,
+    samples_per_sec: samplesPerSec,
+    param_count: params.total,
+    trainable_param_count: params.trainable,
+    train_rows: trainSet.count,
+    val_rows: valSet.count,
+    wall_time_s: (performance.now() - t0) / 1000,
+    seed: cfg.seed,
+  };
+  await writeJson(join(a.outDir, 'history.json'), history);
+  await writeJson(join(a.outDir, 'metrics.json'), metrics);
+  await rm(ckptPath, { force: true });
+  log(
+    `train: best epoch ${best.epoch} val_loss ${best.val_loss.toFixed(4)} val_acc ${best.val_acc.toFixed(4)}; ` +
+      `${state.epoch} epochs${state.stopped ? ' (early stop)' : ''}; model -> ${modelDir}`,
+  );
+  return { metrics };
+}
+
+async function writeJson(path: string, v: unknown): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, `${JSON.stringify(v, null, 2)}\n`);
+  await rename(tmp, path);
+}

@@ -1,0 +1,95 @@
+// The ser-train CLI end to end on a tiny generated dataset: outputs, determinism, kill + resume.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHECKPOINT_FILE } from '../src/stage.ts';
+import { tinyParams, writeFixture } from './fixture.ts';
+
+const BIN = resolve(import.meta.dirname, '../bin/ser-train.mjs');
+let dir: string;
+let fx: { features: string; init: string };
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ser-train-'));
+  fx = await writeFixture(dir);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface Run {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs ser-train; `killAfter` SIGKILLs it as soon as stdout contains that text. */
+function runTrain(outDir: string, scratch: string, params: object, killAfter?: string): Promise<Run> {
+  return new Promise((res) => {
+    const p = spawn(process.execPath, [BIN, '--features', fx.features, '--init', fx.init, '--out-dir', outDir], {
+      env: { ...process.env, PIPELINE_PARAMS: JSON.stringify(params), PIPELINE_SCRATCH: scratch },
+    });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => {
+      stdout += d;
+      if (killAfter && stdout.includes(killAfter)) p.kill('SIGKILL');
+    });
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('close', (code, signal) => res({ code, signal, stdout, stderr }));
+  });
+}
+
+describe('ser-train', () => {
+  it('trains, writes model + preprocess.json + history + metrics, and resumes a killed run to the same bytes', async () => {
+    const params = tinyParams({ max_epochs: 6 });
+    const a = join(dir, 'a');
+    const full = await runTrain(join(a, 'train'), join(a, 'scratch'), params);
+    expect(full.stderr).not.toMatch(/error/);
+    expect(full.code).toBe(0);
+    expect(full.stdout).toMatch(/epoch 1\/6 loss \d\.\d+ acc [\d.]+ val_loss [\d.]+ val_acc [\d.]+ [\d.]+ samples\/s .* ETA/);
+
+    const metrics = JSON.parse(await readFile(join(a, 'train', 'metrics.json'), 'utf8'));
+    const history = JSON.parse(await readFile(join(a, 'train', 'history.json'), 'utf8'));
+    expect(history.epochs).toHaveLength(6);
+    expect(metrics.epochs_run).toBe(6);
+    expect(metrics.backend).toBe('cpu');
+    expect(metrics.best_val_loss).toBe(Math.min(...history.epochs.map((h: { val_loss: number }) => h.val_loss)));
+    expect(history.epochs[metrics.best_epoch - 1].val_loss).toBe(metrics.best_val_loss);
+    expect(metrics.param_count).toBeGreaterThan(0);
+    const pre = JSON.parse(await readFile(join(a, 'train', 'model', 'preprocess.json'), 'utf8'));
+    expect(pre).toMatchObject({ sample_rate: 16000, segment_offset: 0.5, segment_duration: 0.1, input_shape: [8, 16] });
+    expect(pre.features.n_mels).toBe(8);
+    expect(existsSync(join(a, 'scratch', CHECKPOINT_FILE))).toBe(false); // removed after success
+    const weights = await readFile(join(a, 'train', 'model', 'weights.bin'));
+
+    // Killed after epoch 2's checkpoint, then rerun with the same scratch dir.
+    const b = join(dir, 'b');
+    const killed = await runTrain(join(b, 'train'), join(b, 'scratch'), params, 'epoch 2/6');
+    expect(killed.signal).toBe('SIGKILL');
+    expect(existsSync(join(b, 'scratch', CHECKPOINT_FILE))).toBe(true);
+    expect(existsSync(join(b, 'train', 'model', 'weights.bin'))).toBe(false);
+    const resumed = await runTrain(join(b, 'train'), join(b, 'scratch'), params);
+    expect(resumed.code).toBe(0);
+    const from = Number(/resuming after epoch (\d+)/.exec(resumed.stdout)?.[1]);
+    expect(from).toBeGreaterThanOrEqual(2);
+    expect(from).toBeLessThan(6);
+    expect(resumed.stdout).not.toMatch(/epoch 1\/6/);
+    expect(await readFile(join(b, 'train', 'model', 'weights.bin'))).toEqual(weights);
+    expect(JSON.parse(await readFile(join(b, 'train', 'history.json'), 'utf8'))).toEqual(history);
+
+  });
+
+  it('names the param key of a bad value and writes nothing', async () => {
+    const out = join(dir, 'bad', 'train');
+    const r = await runTrain(out, join(dir, 'bad', 'scratch'), tinyParams({ batch_size: 0 }));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/train\.batch_size/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(out)).toBe(false);
+  });
+});
