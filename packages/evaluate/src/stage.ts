@@ -1,0 +1,124 @@
+// The evaluate stage's edge: load the trained model and test.arrow, predict, write the metrics
+// and plot files. The arithmetic lives in core.ts.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { EMOTIONS, loadModel, selectBackend, tf } from '@ser/model';
+import { readTensorFile } from '@ser/tensor-io';
+import { UserError, getParam, log, num, str, type Params } from '@ser/stage-kit';
+import { accuracyBy, confusionMatrix, intensityName, metricsFromConfusion, type Tally } from './core.ts';
+
+export interface EvaluateStageArgs {
+  features: string; // dir with test.arrow
+  model: string; // train/model dir
+  outDir: string; // writes metrics.json, confusion.json, per_emotion.json
+  params: Params;
+  batchSize?: number; // inference batch (memory only; results do not depend on it)
+}
+
+/** Runs the model in inference mode (training=false) over `data` rows: argmax and the mean
+ * cross-entropy against `y`. */
+export function predictAll(model: tf.LayersModel, data: Float32Array, count: number, y: Int32Array, batchSize: number) {
+  const shape = model.inputs[0]!.shape.slice(1) as number[];
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (data.length !== count * size) throw new UserError(`test features have ${data.length / Math.max(1, count)} values per row, the model expects [${shape}]`);
+  const pred = new Int32Array(count);
+  let lossSum = 0;
+  for (let s = 0; s < count; s += batchSize) {
+    const e = Math.min(count, s + batchSize);
+    const probs = tf.tidy(() => {
+      const x = tf.tensor(data.subarray(s * size, e * size), [e - s, ...shape]);
+      return (model.apply(x, { training: false }) as tf.Tensor).dataSync() as Float32Array;
+    });
+    const C = probs.length / (e - s);
+    for (let i = 0; i < e - s; i++) {
+      let best = 0;
+      for (let c = 1; c < C; c++) if (probs[i * C + c]! > probs[i * C + best]!) best = c;
+      pred[s + i] = best;
+      lossSum -= Math.log(Math.max(probs[i * C + y[s + i]!]!, 1e-7));
+    }
+  }
+  return { pred, loss: count > 0 ? lossSum / count : NaN };
+}
+
+export async function runEvaluateStage(a: EvaluateStageArgs) {
+  const backendName = getParam(a.params, 'train.backend', str());
+  const seed = getParam(a.params, 'seed', num({ integer: true }));
+  const sel = await selectBackendOrExplain(backendName);
+
+  const testFile = join(a.features, 'test.arrow');
+  if (!existsSync(testFile)) throw new UserError(`${testFile}: missing (run the features stage first)`);
+  if (!existsSync(join(a.model, 'model.json'))) throw new UserError(`${a.model}: no model.json (run the train stage first)`);
+  let test;
+  try {
+    test = await readTensorFile(testFile, { columns: ['emotion', 'intensity', 'gender'] });
+  } catch (e) {
+    throw new UserError(`${testFile}: ${(e as Error).message}`);
+  }
+  if (test.count === 0) throw new UserError(`${testFile}: no rows`);
+  let model;
+  try {
+    model = await loadModel(a.model);
+  } catch (e) {
+    throw new UserError(`${a.model}: ${(e as Error).message}`);
+  }
+  const yTrue = Int32Array.from(test.labels['emotion']!, Number);
+  const { pred, loss } = predictAll(model, test.data, test.count, yTrue, a.batchSize ?? 32);
+
+  const m = metricsFromConfusion(confusionMatrix(yTrue, pred, EMOTIONS.length), EMOTIONS);
+  const intensity = test.labels['intensity']!.map((v) => intensityName(Number(v)));
+  const gender = test.labels['gender']!.map(String);
+  const perEmotion = m.per_class.map((c) => ({
+    emotion: c.label,
+    correct: c.correct,
+    total: c.total,
+    accuracy: c.accuracy,
+    precision: c.precision,
+    recall: c.recall,
+    f1: c.f1,
+    predicted: c.predicted,
+  }));
+  const paramsJson = process.env['PIPELINE_PARAMS'] ?? JSON.stringify(a.params);
+  const metrics = {
+    accuracy: m.accuracy,
+    correct: m.correct,
+    total: m.total,
+    test_loss: loss,
+    macro: m.macro,
+    weighted: m.weighted,
+    per_emotion: Object.fromEntries(perEmotion.map(({ emotion, ...rest }) => [emotion, rest])),
+    by_intensity: accuracyBy(yTrue, pred, intensity, ['normal', 'strong']) as Record<string, Tally>,
+    by_gender: accuracyBy(yTrue, pred, gender, ['male', 'female']) as Record<string, Tally>,
+    confusion: m.confusion,
+    labels: [...EMOTIONS],
+    samples: { test: test.count },
+    backend: sel,
+    seed,
+    params_hash: createHash('sha256').update(paramsJson).digest('hex'),
+  };
+  await mkdir(a.outDir, { recursive: true });
+  await writeJson(join(a.outDir, 'confusion.json'), { labels: [...EMOTIONS], matrix: m.confusion, axes: 'rows: true emotion, columns: predicted' });
+  await writeJson(join(a.outDir, 'per_emotion.json'), perEmotion);
+  await writeJson(join(a.outDir, 'metrics.json'), metrics); // last: its presence means the stage finished
+  log(
+    `evaluate: test accuracy ${(m.accuracy! * 100).toFixed(2)}% (${m.correct}/${m.total}), macro F1 ${m.macro.f1.toFixed(4)}, ` +
+      `chance 12.50%; backend ${sel}`,
+  );
+  for (const c of perEmotion) log(`  ${c.emotion.padEnd(9)} ${String(c.correct).padStart(4)}/${String(c.total).padEnd(4)} ${c.accuracy == null ? '  n/a' : (c.accuracy * 100).toFixed(2)}%`);
+  return metrics;
+}
+
+async function selectBackendOrExplain(name: string): Promise<string> {
+  try {
+    return (await selectBackend(name as Parameters<typeof selectBackend>[0], log)).name;
+  } catch (e) {
+    throw new UserError(`train.backend: ${(e as Error).message}`);
+  }
+}
+
+async function writeJson(path: string, v: unknown): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, `${JSON.stringify(v, null, 2)}\n`);
+  await rename(tmp, path);
+}
