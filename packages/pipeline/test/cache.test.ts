@@ -1,0 +1,153 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { cleanup, count, workspace, type Ws } from './helpers.ts';
+
+// Two independent stages with one params key each, and a downstream stage reading both.
+const PIPE = `stages:
+  a:
+    cmd: ${count('a')}; mkdir -p out && echo "x=\${p.x}" > out/a.txt
+    params: [p.x]
+    outs: [out/a.txt]
+  b:
+    cmd: ${count('b')}; mkdir -p out && cat data/in.txt > out/b.txt && echo "y=\${p.y}" >> out/b.txt
+    deps: [data/in.txt]
+    params: [p.y]
+    outs: [out/b.txt]
+  c:
+    cmd: ${count('c')}; cat out/a.txt out/b.txt > out/c.txt
+    deps: [out/a.txt, out/b.txt]
+    outs: [out/c.txt]
+`;
+
+let ws: Ws;
+afterEach(() => cleanup(ws));
+
+function setup() {
+  ws = workspace({ 'pipeline.yaml': PIPE, 'params.yaml': 'p:\n  x: 1\n  y: 1\n', 'data/in.txt': 'hello\n' });
+  const r = ws.cli('repro');
+  expect(r.code, r.err).toBe(0);
+  expect([ws.runs('a'), ws.runs('b'), ws.runs('c')]).toEqual([1, 1, 1]);
+  return ws;
+}
+
+describe('caching and invalidation', () => {
+  it('second repro runs nothing; lock records cmd, deps, params, outs', () => {
+    setup();
+    const r = ws.cli('repro');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/0 ran, 3 cached/);
+    expect([ws.runs('a'), ws.runs('b'), ws.runs('c')]).toEqual([1, 1, 1]);
+    const lock = YAML.parse(ws.read('pipeline.lock'));
+    expect(Object.keys(lock.stages)).toEqual(['a', 'b', 'c']);
+    expect(lock.stages.b.params).toEqual({ 'p.y': 1 });
+    expect(lock.stages.b.deps[0]).toMatchObject({ path: 'data/in.txt', size: 6 });
+    expect(lock.stages.c.outs[0].md5).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('a params key change invalidates only the stage declaring it (and downstream), with the reason', () => {
+    setup();
+    ws.write('params.yaml', 'p:\n  x: 1\n  y: 2\n');
+    const st = ws.cli('status', '--json');
+    const j = JSON.parse(st.out);
+    expect(j.a.stale).toBe(false);
+    expect(j.b.stale).toBe(true);
+    expect(j.b.reasons).toContainEqual(expect.objectContaining({ type: 'param', key: 'p.y', old: 1, new: 2 }));
+    expect(j.c.reasons).toContainEqual(expect.objectContaining({ type: 'upstream', stage: 'b' }));
+    const text = ws.cli('status').out;
+    expect(text).toContain('param p.y: 1 -> 2');
+    expect(text).toContain('a: up to date');
+    const chk = ws.cli('status', '--check');
+    expect(chk.code).toBe(1);
+    expect(chk.err).toContain("stage 'b'");
+    expect(chk.err).not.toContain("stage 'a'");
+    const r = ws.cli('repro');
+    expect(r.code).toBe(0);
+    expect([ws.runs('a'), ws.runs('b'), ws.runs('c')]).toEqual([1, 2, 2]);
+    expect(ws.cli('status', '--check').code).toBe(0);
+    expect(ws.cli('params', 'diff').out).toContain('no params changed');
+  });
+
+  it('a dep change reruns the stage and downstream', () => {
+    setup();
+    ws.write('data/in.txt', 'changed\n');
+    expect(ws.cli('status').out).toContain('dep data/in.txt modified');
+    ws.cli('repro');
+    expect([ws.runs('a'), ws.runs('b'), ws.runs('c')]).toEqual([1, 2, 2]);
+    expect(ws.read('out/c.txt')).toContain('changed');
+  });
+
+  it('an out deleted by hand is restored from the cache without rerunning', async () => {
+    setup();
+    const before = ws.read('out/c.txt');
+    (await import('node:fs')).rmSync(`${ws.dir}/out/c.txt`);
+    expect(ws.cli('status').out).toContain('out out/c.txt missing');
+    const r = ws.cli('repro');
+    expect(r.out).toContain('c: restored outs from cache');
+    expect(ws.runs('c')).toBe(1);
+    expect(ws.read('out/c.txt')).toBe(before);
+  });
+
+  it('switching a param back restores outs from the run-cache without rerunning', () => {
+    setup();
+    ws.write('params.yaml', 'p:\n  x: 2\n  y: 1\n');
+    ws.cli('repro');
+    expect(ws.read('out/a.txt')).toBe('x=2\n');
+    ws.write('params.yaml', 'p:\n  x: 1\n  y: 1\n');
+    const r = ws.cli('repro');
+    expect(r.out).toContain('a: restored from run-cache without running');
+    expect(r.out).toContain('c: restored from run-cache');
+    expect(ws.read('out/a.txt')).toBe('x=1\n');
+    expect([ws.runs('a'), ws.runs('c')]).toEqual([2, 2]);
+    expect(ws.cli('status', '--check').code).toBe(0);
+  });
+
+  it('identical outputs cut off downstream (early cutoff)', () => {
+    ws = workspace({
+      'pipeline.yaml': `stages:
+  a:
+    cmd: ${count('a')}; echo same > a.txt
+    params: [p]
+    outs: [a.txt]
+  b:
+    cmd: ${count('b')}; cp a.txt b.txt
+    deps: [a.txt]
+    outs: [b.txt]
+`,
+      'params.yaml': 'p: 1\n',
+    });
+    ws.cli('repro');
+    ws.write('params.yaml', 'p: 2\n');
+    const r = ws.cli('repro');
+    expect(r.out).toContain('outs identical to the lock');
+    expect(r.out).toContain('b: cached');
+    expect([ws.runs('a'), ws.runs('b')]).toEqual([2, 1]);
+  });
+
+  it('--force, --single-item, --downstream and --dry select what runs', () => {
+    setup();
+    expect(ws.cli('repro', '--force', '-s', 'b').code).toBe(0);
+    expect([ws.runs('a'), ws.runs('b'), ws.runs('c')]).toEqual([1, 2, 1]);
+    ws.cli('repro', '--force', '--downstream', 'b');
+    expect([ws.runs('a'), ws.runs('b'), ws.runs('c')]).toEqual([1, 3, 2]);
+    ws.write('params.yaml', 'p:\n  x: 5\n  y: 1\n');
+    const dry = ws.cli('repro', '--dry');
+    expect(dry.out).toMatch(/a: would run \(.*param p.x: 1 -> 5\)/);
+    expect(dry.out).toContain('b: up to date');
+    expect(ws.runs('a')).toBe(1);
+  });
+
+  it('stages see only their declared params, nested, plus stage env', () => {
+    ws = workspace({
+      'pipeline.yaml': `stages:
+  e:
+    cmd: >-
+      node -e "process.stdout.write(JSON.stringify({p: JSON.parse(process.env.PIPELINE_PARAMS), s: process.env.PIPELINE_STAGE, prof: process.env.PIPELINE_PROFILE, scratch: !!process.env.PIPELINE_SCRATCH}))" > env.json
+    params: [train.lr, features]
+    outs: [env.json]
+`,
+      'params.yaml': 'train: {lr: 0.1, epochs: 3}\nfeatures: {n_mels: 8}\nother: 1\n',
+    });
+    expect(ws.cli('repro').code).toBe(0);
+    expect(JSON.parse(ws.read('env.json'))).toEqual({ p: { train: { lr: 0.1 }, features: { n_mels: 8 } }, s: 'e', prof: '', scratch: true });
+  });
+});
