@@ -1,0 +1,17 @@
+// Public API of @ser/split.
+export {
+  type ClipLabels,
+  type Fractions,
+  type SplitResult,
+  type SplitName,
+  SPLITS,
+  EMOTION_NAMES,
+  SplitError,
+  splitCounts,
+  checkFractions,
+  stratifiedSplit,
+  actorSplit,
+  sizeTable,
+  formatSizes,
+} from './core.ts';
+export { type SplitParams, splitParamsFrom, computeSplit, runSplit } from './stage.ts';
