@@ -182,6 +182,9 @@ export interface TrainConfig extends SgdConfig {
   patience: number;
   seed: number;
   evalBatchSize: number;
+  /** Batches per epoch (null: all rows). With a limit, epoch e trains on the first
+   * stepsPerEpoch * batchSize rows of its seeded permutation: a different subset each epoch. */
+  stepsPerEpoch?: number | null;
 }
 
 export interface HistoryRow {
@@ -270,14 +273,15 @@ export async function train(
     while (!state.stopped && state.epoch < cfg.maxEpochs) {
       const epoch = state.epoch;
       const t0 = performance.now();
-      const batches = Math.ceil(trainSet.count / cfg.batchSize);
+      const rows = cfg.stepsPerEpoch ? Math.min(trainSet.count, cfg.stepsPerEpoch * cfg.batchSize) : trainSet.count;
+      const batches = Math.ceil(rows / cfg.batchSize);
       hooks.beforeEpoch?.(epoch, batches);
       const order = permutation(trainSet.count, mulberry32(epochSeed(cfg.seed, epoch, 0)));
       let lossSum = 0;
       let correct = 0;
       await withSeededMathRandom(epochSeed(cfg.seed, epoch, 1), async () => {
-        for (let s = 0; s < trainSet.count; s += cfg.batchSize) {
-          const e = Math.min(trainSet.count, s + cfg.batchSize);
+        for (let s = 0; s < rows; s += cfg.batchSize) {
+          const e = Math.min(rows, s + cfg.batchSize);
           const { x, y } = gatherBatch(trainSet, order, s, e, shape);
           let probsData: Float32Array | null = null;
           const { value, grads } = tf.variableGrads(() => {
@@ -303,8 +307,8 @@ export async function train(
       const weights = readWeights(model);
       const row: HistoryRow = {
         epoch: epoch + 1,
-        loss: lossSum / trainSet.count,
-        acc: correct / trainSet.count,
+        loss: lossSum / rows,
+        acc: correct / rows,
         val_loss: val.loss,
         val_acc: val.acc,
       };
@@ -318,9 +322,9 @@ export async function train(
         stopped: upd.stop,
       };
       const secs = (performance.now() - t0) / 1000;
-      samples += trainSet.count;
+      samples += rows;
       seconds += trainSecs;
-      await onEpoch(state, { ...row, samplesPerSec: trainSet.count / trainSecs, seconds: secs, improved: upd.improved });
+      await onEpoch(state, { ...row, samplesPerSec: rows / trainSecs, seconds: secs, improved: upd.improved });
     }
   } finally {
     buffers.forEach((b) => b.dispose());

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { countParams, EMOTIONS, loadModel, saveModel, selectBackend, setDropoutStep, setScaler, tf } from '@ser/model';
 import { readTensorFile, readTensorSchema } from '@ser/tensor-io';
-import { UserError, getParam, log, num, progress, str, type Params } from '@ser/stage-kit';
+import { UserError, getParam, log, nullable, num, progress, str, type Params } from '@ser/stage-kit';
 import {
   decodeState,
   encodeState,
@@ -35,6 +35,7 @@ export function trainParamsFrom(p: Params): TrainParams {
     maxEpochs: getParam(p, 'train.max_epochs', num({ min: 1, integer: true })),
     patience: getParam(p, 'train.patience', num({ min: 1, integer: true })),
     evalBatchSize: getParam(p, 'train.eval_batch_size', num({ min: 1, integer: true })),
+    stepsPerEpoch: getParam(p, 'train.steps_per_epoch', nullable(num({ min: 1, integer: true }))),
     seed: getParam(p, 'seed', num({ integer: true })),
   };
 }

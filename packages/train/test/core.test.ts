@@ -126,6 +126,24 @@ describe('early stopping', () => {
   });
 });
 
+describe('steps per epoch', () => {
+  it('trains only stepsPerEpoch batches of a fresh seeded subset each epoch', async () => {
+    const n = 24;
+    const ds: Dataset = { x: Float32Array.from({ length: n * 2 }, (_, i) => Math.sin(i)), y: Int32Array.from({ length: n }, (_, i) => i % 2), count: n, rowSize: 2 };
+    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [2], units: 2, activation: 'softmax' })] });
+    const calls: [number, number, number][] = [];
+    const seen: number[] = [];
+    const cfg: TrainConfig = {
+      lr: 0.1, momentum: 0.8, weightDecay: 0, batchSize: 4, maxEpochs: 2, patience: 5, seed: 1, evalBatchSize: 8, stepsPerEpoch: 2,
+    };
+    await train(model, ds, ds, cfg, null, (_s, r) => void seen.push(r.samplesPerSec > 0 ? 1 : 0), {
+      onBatch: (e, d, t) => calls.push([e, d, t]),
+    });
+    expect(calls).toEqual([[0, 1, 2], [0, 2, 2], [1, 1, 2], [1, 2, 2]]);
+    expect(seen).toEqual([1, 1]);
+  });
+});
+
 describe('determinism and checkpoints', () => {
   it('epoch permutations depend only on (seed, epoch)', () => {
     const a = permutation(10, mulberry32(epochSeed(42, 3, 0)));

@@ -95,6 +95,7 @@ export const tinyParams = (over: Record<string, unknown> = {}) => ({
     max_epochs: 6,
     patience: 50,
     eval_batch_size: 16,
+    steps_per_epoch: null,
     ...over,
   },
 });
