@@ -2,6 +2,9 @@
 // Input: raw (unscaled) log-mel [B, nMels, frames]; output: softmax probabilities [B, 8].
 import { tf } from './tf.ts';
 import {
+  BatchNorm,
+  Pool2D,
+  LayerNorm,
   CrossAttention,
   MultiHeadSelfAttention,
   PositionalEncoding,
@@ -41,9 +44,8 @@ export function inputFrames(durationS: number, sampleRate: number, hopLength: nu
   return 1 + Math.floor(Math.round(durationS * sampleRate) / hopLength);
 }
 
-/** Batch norm with PyTorch's defaults (momentum 0.1 there = 0.9 here, eps 1e-5). */
-const bn = (name: string): tf.layers.Layer =>
-  tf.layers.batchNormalization({ name, axis: -1, momentum: 0.9, epsilon: 1e-5 });
+/** Batch norm over channels with PyTorch's defaults (momentum 0.1, eps 1e-5). */
+const bn = (name: string): tf.layers.Layer => new BatchNorm({ name, momentum: 0.1, epsilon: 1e-5 });
 
 /**
  * Builds the seeded, untrained network. Every layer has a fixed name and every initializer a
@@ -76,8 +78,7 @@ export function buildModel(cfg: ModelConfig, input: InputShape, seed: number): t
     const sc = c === cin ? x : ap(bn(`${p}short_bn`), ap(conv(`${p}short_conv`, c, 1), x));
     y = ap(tf.layers.add({ name: `${p}add` }), [y, sc]);
     y = ap(tf.layers.reLU({ name: `${p}relu2` }), y);
-    const poolArgs = { name: `${p}pool`, poolSize: cfg.pool.size, strides: cfg.pool.size, padding: 'valid' as const };
-    y = ap(cfg.pool.kind === 'avg' ? tf.layers.averagePooling2d(poolArgs) : tf.layers.maxPooling2d(poolArgs), y);
+    y = ap(new Pool2D({ name: `${p}pool`, kind: cfg.pool.kind, poolSize: cfg.pool.size }), y);
     x = ap(drop(`${p}dropout`, cfg.dropout), y);
     cin = c;
   });
@@ -85,7 +86,7 @@ export function buildModel(cfg: ModelConfig, input: InputShape, seed: number): t
 
   // Transformer branch: 2x4 max pooling, frames as the sequence, projection, position, encoder.
   const [pm, pt] = cfg.transformer_pool;
-  let s = ap(tf.layers.maxPooling2d({ name: 'tr_pool', poolSize: [pm, pt], strides: [pm, pt], padding: 'valid' }), img);
+  let s = ap(new Pool2D({ name: 'tr_pool', kind: 'max', poolSize: [pm, pt] }), img);
   const mels = Math.floor(input.nMels / pm);
   const steps = Math.floor(input.frames / pt);
   s = ap(tf.layers.reshape({ name: 'tr_squeeze', targetShape: [mels, steps] }), s);
@@ -99,10 +100,10 @@ export function buildModel(cfg: ModelConfig, input: InputShape, seed: number): t
     // Post-norm, as PyTorch's nn.TransformerEncoderLayer (norm_first=False, ReLU).
     const p = `enc${i + 1}_`;
     const a = ap(drop(`${p}att_dropout`, td), ap(new MultiHeadSelfAttention({ name: `${p}mhsa`, heads: cfg.heads, seed: nextSeed() }), s));
-    s = ap(tf.layers.layerNormalization({ name: `${p}norm1`, epsilon: 1e-5 }), ap(tf.layers.add({ name: `${p}add1` }), [s, a]));
+    s = ap(new LayerNorm({ name: `${p}norm1`, epsilon: 1e-5 }), ap(tf.layers.add({ name: `${p}add1` }), [s, a]));
     let f = ap(drop(`${p}ffn_dropout`, td), ap(dense(`${p}ffn1`, cfg.ffn_dim, 'relu'), s));
     f = ap(drop(`${p}out_dropout`, td), ap(dense(`${p}ffn2`, cfg.d_model), f));
-    s = ap(tf.layers.layerNormalization({ name: `${p}norm2`, epsilon: 1e-5 }), ap(tf.layers.add({ name: `${p}add2` }), [s, f]));
+    s = ap(new LayerNorm({ name: `${p}norm2`, epsilon: 1e-5 }), ap(tf.layers.add({ name: `${p}add2` }), [s, f]));
   }
 
   // Fusion (Eq. 5-9) and classifier (Eq. 10).

@@ -223,6 +223,149 @@ export class CrossAttention extends tf.layers.Layer {
   }
 }
 
-for (const c of [Standardize, SeededDropout, MultiHeadSelfAttention, PositionalEncoding, CrossAttention]) {
+/**
+ * Batch normalization over all axes but the last (channels), with PyTorch's semantics: batch
+ * statistics in training (biased variance to normalize, unbiased for the running estimate,
+ * running = (1 - momentum) * running + momentum * batch), running statistics at inference.
+ * Written with broadcasting ops because the gradient of tfjs's fused BatchNorm tiles its operands
+ * to the input shape (the dominant cost of a wasm training step).
+ */
+export class BatchNorm extends tf.layers.Layer {
+  static className = 'BatchNorm';
+  readonly momentum: number;
+  readonly epsilon: number;
+  private gamma!: tf.LayerVariable;
+  private beta!: tf.LayerVariable;
+  private runMean!: tf.LayerVariable;
+  private runVar!: tf.LayerVariable;
+  constructor(args: BaseArgs & { momentum?: number; epsilon?: number } = {}) {
+    super(args);
+    this.momentum = args.momentum ?? 0.1;
+    this.epsilon = args.epsilon ?? 1e-5;
+  }
+  override build(inputShape: Shape | Shape[]): void {
+    const s = inputShape as Shape;
+    const c = s[s.length - 1] as number;
+    this.gamma = this.addWeight('gamma', [c], 'float32', tf.initializers.ones());
+    this.beta = this.addWeight('beta', [c], 'float32', tf.initializers.zeros());
+    this.runMean = this.addWeight('moving_mean', [c], 'float32', tf.initializers.zeros(), undefined, false);
+    this.runVar = this.addWeight('moving_variance', [c], 'float32', tf.initializers.ones(), undefined, false);
+    this.built = true;
+  }
+  override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor {
+    return tf.tidy(() => {
+      const x = one(inputs);
+      const axes = x.shape.slice(0, -1).map((_, i) => i);
+      if (kwargs['training'] !== true) {
+        const inv = tf.mul(tf.rsqrt(tf.add(this.runVar.read(), this.epsilon)), this.gamma.read());
+        return tf.add(tf.mul(tf.sub(x, this.runMean.read()), inv), this.beta.read());
+      }
+      const mean = tf.mean(x, axes);
+      const centred = tf.sub(x, mean);
+      const variance = tf.mean(tf.square(centred), axes);
+      const y = tf.add(tf.mul(tf.mul(centred, tf.rsqrt(tf.add(variance, this.epsilon))), this.gamma.read()), this.beta.read());
+      const n = x.size / x.shape[x.shape.length - 1]!;
+      const m = this.momentum;
+      this.runMean.write(tf.add(tf.mul(this.runMean.read(), 1 - m), tf.mul(mean, m)));
+      this.runVar.write(tf.add(tf.mul(this.runVar.read(), 1 - m), tf.mul(variance, (m * n) / Math.max(1, n - 1))));
+      return y;
+    });
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), momentum: this.momentum, epsilon: this.epsilon };
+  }
+}
+
+/**
+ * Layer normalization over the last axis (gamma, beta of size d), as nn.LayerNorm. Broadcasting
+ * ops only: tfjs's LayerNormalization tiles gamma/beta to [B, T, 1], and the Tile gradient is a
+ * loop of B*T slices.
+ */
+export class LayerNorm extends tf.layers.Layer {
+  static className = 'LayerNorm';
+  readonly epsilon: number;
+  private gamma!: tf.LayerVariable;
+  private beta!: tf.LayerVariable;
+  constructor(args: BaseArgs & { epsilon?: number } = {}) {
+    super(args);
+    this.epsilon = args.epsilon ?? 1e-5;
+  }
+  override build(inputShape: Shape | Shape[]): void {
+    const s = inputShape as Shape;
+    const d = s[s.length - 1] as number;
+    this.gamma = this.addWeight('gamma', [d], 'float32', tf.initializers.ones());
+    this.beta = this.addWeight('beta', [d], 'float32', tf.initializers.zeros());
+    this.built = true;
+  }
+  override call(inputs: Tensor | Tensor[]): Tensor {
+    return tf.tidy(() => {
+      const x = one(inputs);
+      const mean = tf.mean(x, -1, true);
+      const centred = tf.sub(x, mean);
+      const inv = tf.rsqrt(tf.add(tf.mean(tf.square(centred), -1, true), this.epsilon));
+      return tf.add(tf.mul(tf.mul(centred, inv), this.gamma.read()), this.beta.read());
+    });
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), epsilon: this.epsilon };
+  }
+}
+
+/**
+ * Non-overlapping 2-D pooling (stride = size, 'valid': trailing rows/columns dropped) on
+ * [B, H, W, C] -> [B, floor(H/ph), floor(W/pw), C], with a gradient made of same-shape
+ * element-wise ops (nearest-neighbour upsampling of dy and of the max): tfjs-backend-wasm's
+ * MaxPoolGrad is a slow scalar loop and broadcasting variants are slow too.
+ * Max-gradient ties go to every tied element (after a ReLU, ties at 0 get no gradient anyway).
+ */
+export class Pool2D extends tf.layers.Layer {
+  static className = 'Pool2D';
+  readonly kind: 'max' | 'avg';
+  readonly poolSize: [number, number];
+  constructor(args: BaseArgs & { kind: 'max' | 'avg'; poolSize: [number, number] }) {
+    super(args);
+    if (args.kind !== 'max' && args.kind !== 'avg') throw new Error(`Pool2D: unknown kind '${String(args.kind)}'`);
+    this.kind = args.kind;
+    this.poolSize = args.poolSize;
+  }
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    const [b, h, w, c] = inputShape as Shape;
+    return [b!, Math.floor(h! / this.poolSize[0]), Math.floor(w! / this.poolSize[1]), c!];
+  }
+  override call(inputs: Tensor | Tensor[]): Tensor {
+    const [ph, pw] = this.poolSize;
+    const kind = this.kind;
+    const pool = tf.customGrad(((x: Tensor, save: (t: Tensor[]) => void) => {
+      const x4 = x as tf.Tensor4D;
+      const y = kind === 'max' ? tf.maxPool(x4, [ph, pw], [ph, pw], 'valid') : tf.avgPool(x4, [ph, pw], [ph, pw], 'valid');
+      save([x4, y]);
+      return {
+        value: y,
+        gradFunc: (dy: Tensor, saved: Tensor[]) => {
+          const [xs, ys] = saved as [tf.Tensor4D, tf.Tensor4D];
+          const [B, H, W, C] = xs.shape;
+          const [, oh, ow] = ys.shape;
+          const size: [number, number] = [oh * ph, ow * pw];
+          const up = (t: Tensor): Tensor => tf.image.resizeNearestNeighbor(t as tf.Tensor4D, size);
+          let dx = up(dy);
+          if (kind === 'max') {
+            const xc = size[0] === H && size[1] === W ? xs : tf.slice(xs, [0, 0, 0, 0], [B, size[0], size[1], C]);
+            dx = tf.mul(dx, tf.cast(tf.equal(xc, up(ys)), 'float32'));
+          } else {
+            dx = tf.mul(dx, 1 / (ph * pw));
+          }
+          if (size[0] !== H || size[1] !== W) dx = tf.pad(dx, [[0, 0], [0, H - size[0]], [0, W - size[1]], [0, 0]]);
+          return dx;
+        },
+      };
+    }) as unknown as tf.CustomGradientFunc<tf.Tensor>);
+    return tf.tidy(() => pool(one(inputs)));
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), kind: this.kind, poolSize: this.poolSize };
+  }
+}
+
+for (const c of [Standardize, SeededDropout, MultiHeadSelfAttention, PositionalEncoding, CrossAttention, BatchNorm, LayerNorm, Pool2D]) {
   tf.serialization.registerClass(c as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
 }

@@ -8,6 +8,9 @@ import {
   PositionalEncoding,
   CrossAttention,
   sinusoidalTable,
+  BatchNorm,
+  LayerNorm,
+  Pool2D,
 } from '../src/index.ts';
 
 beforeAll(async () => {
@@ -153,5 +156,65 @@ describe('CrossAttention', () => {
     const got = arr(y).slice(3);
     arr(ref).forEach((v, i) => expect(got[i]).toBeCloseTo(v, 5));
     roundTrip(l);
+  });
+});
+
+const maxAbs = (a: tf.Tensor, b: tf.Tensor): number => Math.max(...arr(tf.abs(tf.sub(a, b))));
+
+describe('Pool2D', () => {
+  for (const kind of ['max', 'avg'] as const) {
+    it(`${kind}: same values and gradient as tf.${kind}Pool (valid, odd sizes cropped)`, () => {
+      const l = new Pool2D({ name: `p_${kind}`, kind, poolSize: [2, 4] });
+      const x = tf.randomNormal([2, 7, 13, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
+      const ref = (t: tf.Tensor) => (kind === 'max' ? tf.maxPool(t as tf.Tensor4D, [2, 4], [2, 4], 'valid') : tf.avgPool(t as tf.Tensor4D, [2, 4], [2, 4], 'valid'));
+      const y = l.apply(x) as tf.Tensor;
+      expect(y.shape).toEqual([2, 3, 3, 3]);
+      expect(l.computeOutputShape([null, 7, 13, 3])).toEqual([null, 3, 3, 3]);
+      expect(maxAbs(y, ref(x))).toBe(0);
+      const r = tf.randomNormal(y.shape, 0, 1, 'float32', 6);
+      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(l.apply(t) as tf.Tensor, r)))(x);
+      const gRef = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(ref(t), r)))(x);
+      expect(g.shape).toEqual(x.shape);
+      expect(maxAbs(g, gRef)).toBeLessThan(1e-6);
+      roundTrip(l);
+    });
+  }
+});
+
+describe('BatchNorm', () => {
+  it('normalizes with batch statistics in training, updates running stats as PyTorch (unbiased var), uses them at inference', () => {
+    const l = new BatchNorm({ name: 'bn', momentum: 0.1, epsilon: 1e-5 });
+    const x = tf.tensor4d([1, 10, 3, 20, 5, 30, 7, 40], [2, 2, 1, 2]); // channel 0: 1,3,5,7; channel 1: 10..40
+    const y = l.apply(x, { training: true }) as tf.Tensor;
+    const c0 = [1, 3, 5, 7].map((v) => (v - 4) / Math.sqrt(5 + 1e-5));
+    arr(y).filter((_, i) => i % 2 === 0).forEach((v, i) => expect(v).toBeCloseTo(c0[i]!, 5));
+    const [gamma, beta, mean, variance] = l.getWeights();
+    expect(arr(gamma!)).toEqual([1, 1]);
+    expect(arr(beta!)).toEqual([0, 0]);
+    expect(arr(mean!)[0]).toBeCloseTo(0.4, 6); // 0.9 * 0 + 0.1 * 4
+    expect(arr(variance!)[0]).toBeCloseTo(0.9 + 0.1 * (20 / 3), 5); // unbiased var of 1,3,5,7 = 20/3
+    expect(l.trainableWeights).toHaveLength(2);
+    const inf = l.apply(x) as tf.Tensor;
+    expect(arr(inf)[0]).toBeCloseTo((1 - 0.4) / Math.sqrt(0.9 + 2 / 3 + 1e-5), 5);
+    roundTrip(l);
+  });
+});
+
+describe('LayerNorm', () => {
+  it('matches tf.layers.layerNormalization (last axis) in value and gradient', () => {
+    const ours = new LayerNorm({ name: 'ln', epsilon: 1e-5 });
+    const theirs = tf.layers.layerNormalization({ epsilon: 1e-5 });
+    const x = tf.randomNormal([2, 3, 5], 1, 2, 'float32', 7);
+    ours.apply(x);
+    theirs.apply(x);
+    const w = [tf.randomNormal([5], 1, 0.2, 'float32', 8), tf.randomNormal([5], 0, 0.2, 'float32', 9)];
+    ours.setWeights(w);
+    theirs.setWeights(w);
+    expect(maxAbs(ours.apply(x) as tf.Tensor, theirs.apply(x) as tf.Tensor)).toBeLessThan(1e-5);
+    const r = tf.randomNormal([2, 3, 5], 0, 1, 'float32', 10);
+    const g1 = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(ours.apply(t) as tf.Tensor, r)))(x);
+    const g2 = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(theirs.apply(t) as tf.Tensor, r)))(x);
+    expect(maxAbs(g1, g2)).toBeLessThan(1e-4);
+    roundTrip(ours);
   });
 });

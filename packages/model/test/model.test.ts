@@ -66,7 +66,7 @@ describe('buildModel', () => {
     const m = buildModel(tiny, input, 1);
     const c = countParams(m);
     expect(c.total).toBe(m.countParams());
-    const bnStats = m.layers.filter((l) => l.getClassName() === 'BatchNormalization').reduce((a, l) => a + l.countParams() / 2, 0);
+    const bnStats = m.layers.filter((l) => l.getClassName() === 'BatchNorm').reduce((a, l) => a + l.countParams() / 2, 0);
     expect(c.total - c.trainable).toBe(2 * 16 * 37 + bnStats);
   });
 
