@@ -358,7 +358,7 @@ export class Pool2D extends tf.layers.Layer {
           return dx;
         },
       };
-    }) as unknown as tf.CustomGradientFunc<tf.Tensor>);
+    }) as unknown as Parameters<typeof tf.customGrad>[0]);
     return tf.tidy(() => pool(one(inputs)));
   }
   override getConfig(): tf.serialization.ConfigDict {
