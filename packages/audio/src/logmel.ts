@@ -1,7 +1,7 @@
 // Log-mel spectrogram = librosa.power_to_db(librosa.feature.melspectrogram(...)), reusable buffers.
 import { PowerStft, frameCount } from './stft.ts';
 import { melFilterbank, type MelFilterbank } from './mel.ts';
-import { powerToDb, type DbRef } from './db.ts';
+import { dbReference, type DbRef } from './db.ts';
 
 export interface LogMelConfig {
   sampleRate: number; // Hz
@@ -18,7 +18,7 @@ export interface LogMelConfig {
 
 /**
  * Precomputes the window, FFT tables and sparse mel bands once; `extract` then allocates only the
- * output (and grows the mel buffer when a longer signal comes), nothing per frame.
+ * output (and grows its scratch buffer when a longer signal comes), nothing per frame.
  * Maths in float64 (power, mel sums, dB), output float32.
  */
 export class LogMelExtractor {
@@ -26,13 +26,28 @@ export class LogMelExtractor {
   readonly filterbank: MelFilterbank;
   private readonly stft: PowerStft;
   private readonly power: Float64Array; // one frame's power spectrum
-  private mel: Float64Array = new Float64Array(0); // [nMels, frames] mel power of the last signal
+  private readonly power2: Float64Array; // the next frame's (frames are done in pairs)
+  // The sparse bands flattened: band m has weights[off[m] .. off[m+1]) for bins start[m]...
+  private readonly bandStart: Int32Array;
+  private readonly bandOff: Int32Array;
+  private readonly bandWeights: Float64Array;
+  private scratch: Float64Array = new Float64Array(0); // mel power, frame-major [frames, nMels]
+  private melOut: Float64Array = new Float64Array(0); // mel power, [nMels, frames] (melPower only)
 
   constructor(config: LogMelConfig) {
+    if (!(config.amin > 0)) throw new RangeError(`amin must be > 0, got ${config.amin}`);
+    if (config.topDb !== null && !(config.topDb >= 0)) throw new RangeError(`top_db must be >= 0, got ${config.topDb}`);
     this.config = { ...config };
     this.stft = new PowerStft({ nFft: config.nFft, winLength: config.winLength, hopLength: config.hopLength });
     this.filterbank = melFilterbank(config);
     this.power = new Float64Array(this.stft.bins);
+    this.power2 = new Float64Array(this.stft.bins);
+    const { bands } = this.filterbank;
+    this.bandStart = Int32Array.from(bands, (b) => b.start);
+    this.bandOff = new Int32Array(bands.length + 1);
+    bands.forEach((b, m) => (this.bandOff[m + 1] = this.bandOff[m] + b.weights.length));
+    this.bandWeights = new Float64Array(this.bandOff[bands.length]);
+    bands.forEach((b, m) => this.bandWeights.set(b.weights, this.bandOff[m]));
   }
 
   /** Frames for a signal of `samples` samples (center=True): 1 + floor(samples / hop). */
@@ -40,36 +55,81 @@ export class LogMelExtractor {
     return frameCount(samples, this.config.hopLength);
   }
 
+  /** Mel power of every frame into the scratch buffer, frame-major [frames, nMels]. */
+  private melByFrame(x: ArrayLike<number>): Float64Array {
+    const nMels = this.config.nMels;
+    const frames = this.frames(x.length);
+    const size = nMels * frames;
+    if (this.scratch.length < size) this.scratch = new Float64Array(size);
+    const out = this.scratch;
+    const start = this.bandStart;
+    const off = this.bandOff;
+    const w = this.bandWeights;
+    const melInto = (power: Float64Array, base: number) => {
+      for (let m = 0; m < nMels; m++) {
+        const e = off[m + 1];
+        const k = start[m] - off[m];
+        let acc = 0;
+        for (let j = off[m]; j < e; j++) acc += w[j] * power[k + j];
+        out[base + m] = acc;
+      }
+    };
+    let t = 0;
+    for (; t + 1 < frames; t += 2) {
+      this.stft.framePairInto(x, t, this.power, this.power2);
+      melInto(this.power, t * nMels);
+      melInto(this.power2, (t + 1) * nMels);
+    }
+    if (t < frames) {
+      this.stft.frameInto(x, t, this.power);
+      melInto(this.power, t * nMels);
+    }
+    return out;
+  }
+
   /**
    * Mel power spectrogram S (librosa.feature.melspectrogram, power 2), shape [nMels, frames]
    * row-major, float64. The returned array is a view on an internal buffer reused by the next call.
    */
   melPower(x: ArrayLike<number>): Float64Array {
-    const { nMels } = this.config;
+    const nMels = this.config.nMels;
     const frames = this.frames(x.length);
-    const size = nMels * frames;
-    if (this.mel.length < size) this.mel = new Float64Array(size);
-    const mel = this.mel.subarray(0, size);
-    const { bands } = this.filterbank;
-    const power = this.power;
-    for (let t = 0; t < frames; t++) {
-      this.stft.frameInto(x, t, power);
-      for (let m = 0; m < nMels; m++) {
-        const { start, weights } = bands[m];
-        let acc = 0;
-        for (let j = 0; j < weights.length; j++) acc += weights[j] * power[start + j];
-        mel[m * frames + t] = acc;
-      }
+    const byFrame = this.melByFrame(x);
+    if (this.melOut.length < nMels * frames) this.melOut = new Float64Array(nMels * frames);
+    const mel = this.melOut.subarray(0, nMels * frames);
+    for (let m = 0; m < nMels; m++) {
+      const row = m * frames;
+      for (let t = 0; t < frames; t++) mel[row + t] = byFrame[t * nMels + m];
     }
     return mel;
   }
 
-  /** Log-mel in dB, shape [nMels, frames] row-major, as float32 (into `out` if given). */
+  /**
+   * Log-mel in dB (librosa.power_to_db of melPower), shape [nMels, frames] row-major, float32
+   * (into `out` if given). The dB pass also transposes the frame-major scratch.
+   */
   extract(x: ArrayLike<number>, out?: Float32Array): Float32Array {
-    const s = this.melPower(x);
-    const dst = out ?? new Float32Array(s.length);
-    if (dst.length !== s.length) throw new RangeError(`out has length ${dst.length}, need ${s.length}`);
+    const nMels = this.config.nMels;
+    const frames = this.frames(x.length);
+    const size = nMels * frames;
+    const s = this.melByFrame(x).subarray(0, size);
+    const dst = out ?? new Float32Array(size);
+    if (dst.length !== size) throw new RangeError(`out has length ${dst.length}, need ${size}`);
     const { ref, amin, topDb } = this.config;
-    return powerToDb(s, { ref, amin, topDb }, dst);
+    const refDb = 10 * Math.log10(Math.max(amin, dbReference(s, ref)));
+    let maxDb = -Infinity;
+    for (let m = 0; m < nMels; m++) {
+      const row = m * frames;
+      for (let t = 0; t < frames; t++) {
+        const v = 10 * Math.log10(Math.max(amin, s[t * nMels + m])) - refDb;
+        dst[row + t] = v;
+        if (v > maxDb) maxDb = v;
+      }
+    }
+    if (topDb !== null) {
+      const floor = maxDb - topDb; // from float64 values, as librosa
+      for (let i = 0; i < size; i++) if (dst[i] < floor) dst[i] = floor;
+    }
+    return dst;
   }
 }
