@@ -38,8 +38,9 @@ async function build() {
     splitting: true,
     chunkNames: 'chunk-[hash]',
     logLevel: 'silent',
-    // ajv is required lazily at runtime through createRequire; keep node_modules resolution for it.
-    external: ['ajv'],
+    // ajv and fast-glob are required lazily at runtime through createRequire; keep node_modules resolution for it.
+    external: ['ajv', 'fast-glob'],
+    minify: true,
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   });
   // Chunks first, entries last (rename is atomic; a concurrent reader sees old or new entry files).

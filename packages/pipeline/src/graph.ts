@@ -1,5 +1,5 @@
 /** Stage DAG from path overlap between outs and deps. */
-import fg from 'fast-glob';
+import { isGlob } from './hash.ts';
 import { PipelineError, located } from './errors.ts';
 import { allOuts, type Pipeline, type Stage } from './parse.ts';
 
@@ -13,11 +13,11 @@ export interface Graph {
 
 /** Static prefix of a glob (`data/*.wav` -> `data`). */
 function globBase(dep: string): string {
-  if (!fg.isDynamicPattern(dep)) return dep;
+  if (!isGlob(dep)) return dep;
   const parts = dep.split('/');
   const out: string[] = [];
   for (const p of parts) {
-    if (fg.isDynamicPattern(p)) break;
+    if (isGlob(p)) break;
     out.push(p);
   }
   return out.join('/');

@@ -5,7 +5,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import fg from 'fast-glob';
+import { createRequire } from 'node:module';
 
 export interface FileEntry {
   /** Path relative to the hashed directory (posix). */
@@ -26,6 +26,17 @@ export interface HashInfo {
 type MemoRow = [size: number, mtimeMs: number, ino: number, md5: string];
 
 const CHUNK = 8 << 20;
+
+/** Glob metacharacters (fast-glob syntax); fast-glob itself is loaded only when a dep is a glob. */
+export function isGlob(p: string): boolean {
+  return /[*?[\]{}!]|[@+]\(/.test(p);
+}
+
+let fgCache: typeof import('fast-glob') | undefined;
+function fastGlob(): typeof import('fast-glob') {
+  fgCache ??= createRequire(import.meta.url)('fast-glob') as typeof import('fast-glob');
+  return fgCache;
+}
 
 export function md5File(abs: string): string {
   const h = crypto.createHash('md5');
@@ -89,15 +100,34 @@ export class Hasher {
   }
 
   remember(abs: string, st: fs.Stats, md5: string): void {
-    this.memo[path.relative(this.root, abs)] = [st.size, st.mtimeMs, st.ino, md5];
+    const key = path.relative(this.root, abs);
+    this.memo[key] = [st.size, st.mtimeMs, st.ino, md5];
     this.dirty = true;
+  }
+
+  /** Per-process results of hashPath: deps are read by many stages; only the engine changes outs. */
+  private seen = new Map<string, HashInfo | undefined>();
+
+  /** Forget per-process results touching `rel` (called after the engine writes an out). */
+  invalidate(rel: string): void {
+    for (const k of this.seen.keys()) {
+      if (k === rel || k.startsWith(rel + '/') || rel.startsWith(k + '/') || /[*?[{]/.test(k)) this.seen.delete(k);
+    }
   }
 
   /** Hash a workspace path (file, directory or fast-glob pattern); undefined when missing/empty glob. */
   hashPath(rel: string, memoize = true): HashInfo | undefined {
+    if (!memoize) return this.hashPathUncached(rel, false);
+    if (this.seen.has(rel)) return this.seen.get(rel);
+    const h = this.hashPathUncached(rel, true);
+    this.seen.set(rel, h);
+    return h;
+  }
+
+  private hashPathUncached(rel: string, memoize: boolean): HashInfo | undefined {
     const abs = path.resolve(this.root, rel);
-    if (fg.isDynamicPattern(rel) && !fs.existsSync(abs)) {
-      const files = fg.sync(rel, { cwd: this.root, dot: true, onlyFiles: true }).sort();
+    if (isGlob(rel) && !fs.existsSync(abs)) {
+      const files = fastGlob().sync(rel, { cwd: this.root, dot: true, onlyFiles: true }).sort();
       if (files.length === 0) return undefined;
       const entries = files.map((f) => {
         const a = path.resolve(this.root, f);

@@ -220,7 +220,10 @@ async function runSelected(p: Pipeline, g: Graph, selected: string[], o: ReproOp
     // Only outs missing/modified while inputs match the lock: restore them from the cache.
     const entry = lock[name];
     if (!forced && entry && st.reasons.every((r) => r.type === 'out' && r.change !== 'removed' && r.change !== 'added') && entry.outs.every((l) => cache.has(l as HashInfo))) {
-      for (const l of entry.outs) if (st.outs.get(l.path)?.md5 !== l.md5) cache.checkout(l as HashInfo, path.resolve(p.root, l.path), hasher);
+      for (const l of entry.outs) {
+        if (st.outs.get(l.path)?.md5 !== l.md5) cache.checkout(l as HashInfo, path.resolve(p.root, l.path), hasher);
+        hasher.invalidate(l.path);
+      }
       outcomes.set(name, 'restored');
       log(`${name}: restored outs from cache (${st.reasons.map((r) => r.message).join('; ')})`);
       return;
@@ -233,6 +236,7 @@ async function runSelected(p: Pipeline, g: Graph, selected: string[], o: ReproOp
         const outs = new Map<string, HashInfo>();
         for (const l of cachedOuts) {
           if (st.outs.get(l.path)?.md5 !== l.md5) cache.checkout(l as HashInfo, path.resolve(p.root, l.path), hasher);
+          hasher.invalidate(l.path);
           outs.set(l.path, l as HashInfo);
         }
         lock[name] = lockEntryFrom(st, outs);
@@ -282,6 +286,7 @@ async function runSelected(p: Pipeline, g: Graph, selected: string[], o: ReproOp
       fs.mkdirSync(path.dirname(dest), { recursive: true });
       fs.renameSync(staged, dest);
       rememberPlaced(hasher, dest, outs.get(out)!);
+      hasher.invalidate(out);
     }
     fs.rmSync(stagingAbs, { recursive: true, force: true });
     fs.rmSync(scratch, { recursive: true, force: true });
@@ -337,6 +342,7 @@ async function runSelected(p: Pipeline, g: Graph, selected: string[], o: ReproOp
   if (count('failed')) parts.push(`${count('failed')} failed`);
   if (count('skipped')) parts.push(`${count('skipped')} not run`);
   log(`repro${p.profile !== 'default' ? ` (profile ${p.profile})` : ''}: ${parts.join(', ')} in ${fmtSec(seconds * 1000)}`);
+  if (process.env.PIPELINE_STATS) log(`stats: hashed ${hasher.filesHashed} file(s), ${hasher.bytesHashed} bytes`);
   if (o.check) {
     if (mismatched.length) {
       for (const n of mismatched) log(`check: stage '${n}': ${p.lockFile} entry before the run differs from what the run produced${diffSummary(before[n], lock[n])}`);
