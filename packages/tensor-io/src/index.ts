@@ -10,4 +10,4 @@ export {
   shapeSize,
 } from './schema.ts';
 export { TensorFileWriter, DEFAULT_BATCH_ROWS, type TensorWriterOptions } from './writer.ts';
-export { readTensorSchema, readTensorRows, readTensorFile, readTensorLabels, type TensorExpect } from './reader.ts';
+export { readTensorSchema, readTensorRows, readTensorFile, readTensorLabels, readTensorCount, type TensorExpect } from './reader.ts';

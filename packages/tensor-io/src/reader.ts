@@ -217,3 +217,13 @@ export async function readTensorLabels(
     await fh.close().catch(() => {});
   }
 }
+
+/** Number of rows, from the record-batch headers only (no tensor data is read). */
+export async function readTensorCount(file: string): Promise<number> {
+  const { fh, reader } = await openReader(file);
+  try {
+    return await countRows(fh, reader, file);
+  } finally {
+    await fh.close().catch(() => {});
+  }
+}

@@ -8,6 +8,7 @@ import {
   TensorFileWriter,
   readTensorFile,
   readTensorLabels,
+  readTensorCount,
   readTensorRows,
   readTensorSchema,
   type TensorSchema,
@@ -66,6 +67,7 @@ describe('round trip', () => {
     }
     const lab = await readTensorLabels(p, { columns: ['actor'] });
     expect(lab.count).toBe(7);
+    expect(await readTensorCount(p)).toBe(7);
     expect(lab.labels).toEqual(f.labels);
     const rows = [];
     for await (const r of readTensorRows(p)) rows.push(r);
