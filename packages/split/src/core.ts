@@ -126,6 +126,31 @@ export function actorSplit(clips: readonly ClipLabels[], valActors: readonly num
   return result('actor', seed, lists);
 }
 
+/**
+ * Speaker-independent k-fold groups: the actors present, split by gender (RAVDESS: odd actor =
+ * male), each gender sorted and permuted with createRng(seed), then males followed by females
+ * dealt round-robin into `k` folds, so folds differ in size by at most one actor per gender.
+ * Fold `fold` is test, fold `(fold + 1) % k` is val, the rest train.
+ */
+export function actorFolds(actors: readonly number[], k: number, seed: number): number[][] {
+  const uniq = [...new Set(actors)].sort((a, b) => a - b);
+  if (!Number.isInteger(k) || k < 3) throw new SplitError(`params: split.folds must be 0 (use the listed actors) or an integer >= 3, got ${k}`);
+  if (k > uniq.length) throw new SplitError(`params: split.folds is ${k}, but the data has only ${uniq.length} actors`);
+  const rng = createRng(seed);
+  const males = rng.shuffle(uniq.filter((a) => a % 2 === 1));
+  const females = rng.shuffle(uniq.filter((a) => a % 2 === 0));
+  const folds: number[][] = Array.from({ length: k }, () => []);
+  [...males, ...females].forEach((a, i) => folds[i % k]!.push(a));
+  return folds.map((f) => f.sort((a, b) => a - b));
+}
+
+/** Fold `fold` of `k` as (val actors, test actors) for actorSplit. */
+export function foldActors(actors: readonly number[], k: number, fold: number, seed: number): { valActors: number[]; testActors: number[] } {
+  if (!Number.isInteger(fold) || fold < 0 || fold >= k) throw new SplitError(`params: split.fold must be an integer in [0, ${k - 1}], got ${fold}`);
+  const folds = actorFolds(actors, k, seed);
+  return { valActors: folds[(fold + 1) % k]!, testActors: folds[fold]! };
+}
+
 /** Clip counts per split and emotion: rows = emotions present (ascending), for the log. */
 export function sizeTable(clips: readonly ClipLabels[], s: SplitResult): { emotion: number; train: number; val: number; test: number }[] {
   const where = new Map<string, SplitName>();

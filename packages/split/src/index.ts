@@ -11,6 +11,8 @@ export {
   checkFractions,
   stratifiedSplit,
   actorSplit,
+  actorFolds,
+  foldActors,
   sizeTable,
   formatSizes,
 } from './core.ts';

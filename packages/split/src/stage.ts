@@ -1,11 +1,12 @@
 // Split stage edge: params, segments labels in, split.json out.
-import { arr, getParam, log, num, str, UserError, writeJsonAtomic, type Params } from '@ser/stage-kit';
+import { arr, getParam, log, nullable, num, str, UserError, writeJsonAtomic, type Params } from '@ser/stage-kit';
 import { readTensorLabels } from '@ser/tensor-io';
-import { actorSplit, formatSizes, sizeTable, SplitError, stratifiedSplit, type ClipLabels, type SplitResult } from './core.ts';
+import { actorSplit, foldActors, formatSizes, sizeTable, SplitError, stratifiedSplit, type ClipLabels, type SplitResult } from './core.ts';
 
 export type SplitParams =
   | { by: 'random'; seed: number; fractions: { train: number; val: number; test: number } }
-  | { by: 'actor'; seed: number; valActors: number[]; testActors: number[] };
+  | { by: 'actor'; seed: number; valActors: number[]; testActors: number[] }
+  | { by: 'actor'; seed: number; folds: number; fold: number };
 
 /** Reads and checks the split params (only those the chosen mode uses). */
 export function splitParamsFrom(params: Params): SplitParams {
@@ -15,13 +16,23 @@ export function splitParamsFrom(params: Params): SplitParams {
     const frac = (k: string) => getParam(params, `split.fractions.${k}`, num({ min: 0, max: 1 }));
     return { by, seed, fractions: { train: frac('train'), val: frac('val'), test: frac('test') } };
   }
+  const folds = getParam(params, 'split.folds', nullable(num({ integer: true, min: 0 }))) ?? 0;
+  if (folds > 0) {
+    if (folds < 3) throw new UserError(`params: split.folds must be 0 (use the listed actors) or an integer >= 3, got ${folds}`);
+    return { by, seed, folds, fold: getParam(params, 'split.fold', num({ integer: true, min: 0, max: folds - 1 })) };
+  }
   const actors = arr(num({ integer: true, min: 1 }));
   return { by, seed, valActors: getParam(params, 'split.val_actors', actors), testActors: getParam(params, 'split.test_actors', actors) };
 }
 
 /** The split for these clips and params (pure; SplitError -> UserError naming the input). */
 export function computeSplit(clips: readonly ClipLabels[], p: SplitParams): SplitResult {
-  return p.by === 'random' ? stratifiedSplit(clips, p.fractions, p.seed) : actorSplit(clips, p.valActors, p.testActors, p.seed);
+  if (p.by === 'random') return stratifiedSplit(clips, p.fractions, p.seed);
+  if ('folds' in p) {
+    const { valActors, testActors } = foldActors(clips.map((c) => c.actor), p.folds, p.fold, p.seed);
+    return actorSplit(clips, valActors, testActors, p.seed);
+  }
+  return actorSplit(clips, p.valActors, p.testActors, p.seed);
 }
 
 /** Reads `inPath` (labels only), writes `outPath` (split.json). */
@@ -39,11 +50,14 @@ export async function runSplit(inPath: string, outPath: string, params: Params):
     if (e instanceof SplitError) throw new UserError(e.message.startsWith('params:') ? e.message : `${inPath}: ${e.message}`);
     throw e;
   }
-  log(
-    p.by === 'random'
-      ? `split: per-emotion stratified, fractions ${p.fractions.train}/${p.fractions.val}/${p.fractions.test}, seed ${p.seed}`
-      : `split: speaker-independent, val actors [${p.valActors.join(', ')}], test actors [${p.testActors.join(', ')}]`,
-  );
+  if (p.by === 'random') {
+    log(`split: per-emotion stratified, fractions ${p.fractions.train}/${p.fractions.val}/${p.fractions.test}, seed ${p.seed}`);
+  } else {
+    const actorOf = new Map(clips.map((c) => [c.id, c.actor]));
+    const actorsOf = (ids: string[]) => [...new Set(ids.map((id) => actorOf.get(id)!))].sort((a, b) => a - b);
+    const fold = 'folds' in p ? ` (fold ${p.fold} of ${p.folds}, seed ${p.seed})` : '';
+    log(`split: speaker-independent${fold}, val actors [${actorsOf(s.val).join(', ')}], test actors [${actorsOf(s.test).join(', ')}]`);
+  }
   for (const line of formatSizes(sizeTable(clips, s))) log(line);
   await writeJsonAtomic(outPath, s);
   return s;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TensorFileWriter } from '@ser/tensor-io';
-import { actorSplit, runSplit, sizeTable, splitCounts, stratifiedSplit, type ClipLabels, type SplitResult } from '../src/index.ts';
+import { actorFolds, actorSplit, computeSplit, foldActors, runSplit, splitParamsFrom, sizeTable, splitCounts, stratifiedSplit, type ClipLabels, type SplitResult } from '../src/index.ts';
 
 const root = resolve(__dirname, '../../..');
 const bin = resolve(__dirname, '../bin/ser-split.mjs');
@@ -86,6 +86,43 @@ describe('speaker-independent split', () => {
     expect(() => actorSplit(clips, [21], [21, 23], 1)).toThrow('params: actor 21 is in both split.val_actors and split.test_actors');
     expect(() => actorSplit(clips, [], [23], 1)).toThrow('params: split.val_actors must list at least one actor');
     expect(() => actorSplit(clips, [2, 2], [23], 1)).toThrow('params: split.val_actors lists an actor twice');
+  });
+});
+
+describe('speaker-independent k folds', () => {
+  const actors = clips.map((c) => c.actor);
+  it('partitions the actors into k gender-balanced folds; each fold is test once, no actor in two splits', () => {
+    const folds = actorFolds(actors, 6, 42);
+    expect(folds.flat().sort((a, b) => a - b)).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
+    for (const f of folds) {
+      expect(f.length).toBe(4);
+      expect(f.filter((a) => a % 2 === 1).length).toBe(2); // 2 male, 2 female
+    }
+    expect(actorFolds(actors, 6, 42)).toEqual(folds);
+    expect(actorFolds(actors, 6, 43)).not.toEqual(folds);
+    const tested = new Set<number>();
+    for (let fold = 0; fold < 6; fold++) {
+      const p = splitParamsFrom({ split: { by: 'actor', seed: 42, folds: 6, fold } });
+      const s = computeSplit(clips, p);
+      const actorOf = new Map(clips.map((c) => [c.id, c.actor]));
+      const sets = (['train', 'val', 'test'] as const).map((k) => new Set(s[k].map((id) => actorOf.get(id)!)));
+      expect(sets[0]!.size + sets[1]!.size + sets[2]!.size).toBe(24);
+      for (const a of sets[2]!) tested.add(a);
+      expect([...sets[2]!].sort((a, b) => a - b)).toEqual(folds[fold]);
+      expect([...sets[1]!].sort((a, b) => a - b)).toEqual(folds[(fold + 1) % 6]);
+    }
+    expect(tested.size).toBe(24);
+  });
+  it('k = 5 folds differ in size by at most one actor', () => {
+    const sizes = actorFolds(actors, 5, 1).map((f) => f.length);
+    expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+  });
+  it('bad folds/fold name the param', () => {
+    expect(() => splitParamsFrom({ split: { by: 'actor', seed: 1, folds: 2, fold: 0 } })).toThrow('params: split.folds must be 0 (use the listed actors) or an integer >= 3, got 2');
+    expect(() => splitParamsFrom({ split: { by: 'actor', seed: 1, folds: 4, fold: 4 } })).toThrow('params: split.fold must be an integer in [0, 3], got 4');
+    expect(() => foldActors(actors, 30, 0, 1)).toThrow('params: split.folds is 30, but the data has only 24 actors');
+    // folds: 0 (or absent) uses the listed actors
+    expect(splitParamsFrom({ split: { by: 'actor', seed: 1, folds: 0, val_actors: [1], test_actors: [2] } })).toEqual({ by: 'actor', seed: 1, valActors: [1], testActors: [2] });
   });
 });
 
