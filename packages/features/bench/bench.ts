@@ -59,7 +59,7 @@ function generateWavs(n: number): string[] {
 }
 
 async function tsRun(files: string[], ex: LogMelExtractor): Promise<Float32Array> {
-  let last = new Float32Array(0);
+  let last: Float32Array = new Float32Array(0);
   for (const f of files) {
     const d = audio.decodeWav(await readFile(f), f);
     if (d.sampleRate !== SR) throw new Error(`${f}: ${d.sampleRate} Hz, expected ${SR}`);

@@ -95,7 +95,14 @@ async function mainFile(argv: string[]): Promise<void> {
   }
   // Loaded here so that `stage` does not depend on the WAV/segment code.
   const { decodeWav, resample, segmentWindow } = await import('@ser/audio');
-  const decoded = decodeWav(bytes, wav);
+  let decoded: ReturnType<typeof decodeWav>;
+  try {
+    decoded = decodeWav(bytes, wav);
+  } catch (e) {
+    // A bad WAV is the user's file: one line (WavError's message names the file).
+    if (e instanceof Error && e.name === 'WavError') throw new UserError(e.message);
+    throw e;
+  }
   const audio = decoded.sampleRate === sampleRate ? decoded.mono : resample(decoded.mono, decoded.sampleRate, sampleRate);
   const seg = full
     ? audio.subarray(Math.min(audio.length, Math.round(offset * sampleRate)))

@@ -7,6 +7,10 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TensorFileWriter, readTensorFile, type TensorSchema } from '@ser/tensor-io';
 import { LogMelExtractor } from '../../audio/src/logmel.ts';
+import { encodeWav } from '../../audio/src/wav-write.ts';
+import { decodeWav } from '../../audio/src/wav-read.ts';
+import { writeFileSync } from 'node:fs';
+import { decodeNpy } from '../src/npy.ts';
 import { ScalerAccumulator, featureParamsFrom, logMelConfig, type FeatureParams } from '../src/core.ts';
 import { runFeaturesStage } from '../src/stage.ts';
 
@@ -205,4 +209,35 @@ describe('ser-features CLI', () => {
     expect(err.stderr.trim().split('\n')).toEqual(['error: params: features.n_mels: must be > 0, got -3']);
     expect(existsSync(join(tmp, 'cli-bad'))).toBe(false);
   });
+
+  it('single file: <wav> --out x.npy equals LogMelExtractor on the 0.5 s + 3 s window; bad WAV -> one line', async () => {
+    const sr = 48000;
+    const x = new Float32Array(Math.round(3.7 * sr));
+    for (let i = 0; i < x.length; i++) x[i] = 0.3 * Math.sin((2 * Math.PI * 440 * i) / sr) * Math.sin((2 * Math.PI * 2 * i) / sr);
+    const wav = join(tmp, 'a.wav');
+    writeFileSync(wav, encodeWav([x], { sampleRate: sr }));
+    const out = join(tmp, 'a.npy');
+    await run(process.execPath, [BIN, wav, '--out', out, '--n-mels', '40', '--offset', '0.5', '--duration', '3', '--sample-rate', '48000', '--ref', 'max'], { cwd: tmp });
+    const got = decodeNpy(readFileSync(out));
+    expect(got.shape).toEqual([40, 563]);
+    // The same clip through the library: the decoded 16-bit samples from 0.5 s, zero-padded to 3 s.
+    const q = decodeWav(readFileSync(wav), wav).mono;
+    const seg = new Float32Array(3 * sr);
+    seg.set(q.subarray(sr / 2, sr / 2 + 3 * sr));
+    const want = new LogMelExtractor({ sampleRate: sr, nFft: 1024, winLength: 512, hopLength: 256, nMels: 40, fmin: 0, fmax: sr / 2, ref: 'max', amin: 1e-10, topDb: 80 }).extract(seg);
+    expect(maxAbs(got.data, want)).toBe(0);
+    const bad = join(tmp, 'bad.wav');
+    writeFileSync(bad, 'not a wav');
+    const err = await run(process.execPath, [BIN, bad, '--out', join(tmp, 'b.npy')], { cwd: tmp }).catch((e) => e);
+    expect(err.code).toBe(1);
+    expect(err.stderr.trim().split('\n')).toHaveLength(1);
+    expect(err.stderr).toContain(bad);
+    expect(existsSync(join(tmp, 'b.npy'))).toBe(false);
+  });
 });
+
+function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let e = 0;
+  for (let i = 0; i < a.length; i++) e = Math.max(e, Math.abs(a[i] - b[i]));
+  return e;
+}
