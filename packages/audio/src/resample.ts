@@ -11,8 +11,8 @@
 //                   348 taps for 48000 -> 16000, 116 for 16000 -> 48000.
 // Rates are integers; their ratio to/from = L/M in lowest terms. Output sample n sits at input
 // time n*M/L, so only L distinct fractional offsets (phases) occur: their L taps sets are computed
-// once (when L <= 4096; larger L computes each output's taps on the fly). Samples outside the
-// input are zero. DC gain is 1. Output length is ceil(n * to / from) (librosa's n_samples).
+// once (up to 8M coefficients = 32 MB; beyond that each output's taps are computed on the fly,
+// slowly). Samples outside the input are zero. DC gain is 1. Output length is ceil(n * to / from) (librosa's n_samples).
 
 /** Passband edge, stopband edge and stopband attenuation of the anti-aliasing filter. */
 export const RESAMPLE_FILTER = {
@@ -53,9 +53,15 @@ export function resampledLength(n: number, fromRate: number, toRate: number): nu
 /**
  * Resamples `x` (sampled at `fromRate` Hz) to `toRate` Hz. Rates must be positive integers.
  * Returns a new Float32Array of ceil(x.length * toRate / fromRate) samples (a copy when the
- * rates are equal). See the header comment for the filter.
+ * rates are equal). See the header comment for the filter. `opts.maxTableFloats` (default 8e6)
+ * caps the phase table; above it taps are computed per output sample (same result, slower).
  */
-export function resample(x: Float32Array, fromRate: number, toRate: number): Float32Array {
+export function resample(
+  x: Float32Array,
+  fromRate: number,
+  toRate: number,
+  opts: { maxTableFloats?: number } = {},
+): Float32Array {
   for (const [k, r] of [['fromRate', fromRate], ['toRate', toRate]] as const) {
     if (!Number.isInteger(r) || r <= 0) throw new RangeError(`resample: ${k} must be a positive integer (Hz), got ${r}`);
   }
@@ -88,7 +94,8 @@ export function resample(x: Float32Array, fromRate: number, toRate: number): Flo
   const fillPhase = (dst: Float32Array, off: number, frac: number): void => {
     for (let j = 0; j < taps; j++) dst[off + j] = h(j - K + 1 - frac);
   };
-  const tableable = L <= 4096;
+  // One row of taps per phase, unless that table would be huge (odd rates: L in the thousands).
+  const tableable = L * taps <= (opts.maxTableFloats ?? 8_000_000);
   const table = new Float32Array(tableable ? L * taps : taps);
   if (tableable) for (let p = 0; p < L; p++) fillPhase(table, p * taps, p / L);
 

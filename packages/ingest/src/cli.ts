@@ -35,6 +35,19 @@ async function stage(argv: string[]): Promise<void> {
   for (const s of r.skipped) log(`skipped ${s.file}: ${s.reason}`);
 }
 
+/** Download progress in MB (floor/ceil so only the very last byte reads as done), ~2 lines/s. */
+function megabytes(): (bytes: number, total: number) => void {
+  let last = 0;
+  return (bytes, total) => {
+    if (Number.isFinite(total)) return progress(Math.floor(bytes / 1e6), Math.ceil(total / 1e6), 'download (MB)');
+    const now = Date.now();
+    if (now - last >= 500) {
+      last = now;
+      log(`download (MB): ${(bytes / 1e6).toFixed(0)} (size unknown)`);
+    }
+  };
+}
+
 async function download(argv: string[]): Promise<void> {
   const a = parseArgs(argv, DOWNLOAD_FLAGS, { prog: 'ser-ingest download' });
   const params = loadStageParams({ argv });
@@ -44,7 +57,6 @@ async function download(argv: string[]): Promise<void> {
   const md5 = (a.md5 as string | undefined) ?? getParam(params, 'data.md5', nullable(str())) ?? RAVDESS_SPEECH_MD5;
   const attempts = Number(a.attempts);
   if (!Number.isInteger(attempts) || attempts < 1) throw new UserError(`--attempts must be a positive integer, got ${a.attempts}`);
-  let phase = 'download';
   try {
     await downloadCorpus({
       dataDir,
@@ -52,14 +64,9 @@ async function download(argv: string[]): Promise<void> {
       md5,
       keepZip: a['keep-zip'] === true,
       attempts,
-      log: (m) => {
-        if (m.startsWith('MD5 ok')) phase = 'extract';
-        log(m);
-      },
-      onProgress: (done, total) => {
-        if (phase === 'extract') progress(done, total, 'extract (files)');
-        else progress(Math.round(done / 1e6), Number.isFinite(total) ? Math.round(total / 1e6) : 0, 'download (MB)');
-      },
+      log,
+      onProgress: megabytes(),
+      onExtract: (done, total) => progress(done, total, 'extract (files)'),
     });
   } catch (e) {
     if (e instanceof DownloadError || e instanceof ZipError) throw new UserError(e.message);

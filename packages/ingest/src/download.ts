@@ -62,56 +62,67 @@ function request(url: string, headers: Record<string, string>): Promise<Incoming
  */
 async function fetchOnce(url: string, part: string, opts: DownloadOptions): Promise<void> {
   let have = await sizeOf(part);
-  let res: IncomingMessage | undefined;
-  for (let hops = 0; hops < 10; hops++) {
-    res = await request(url, have > 0 ? { Range: `bytes=${have}-` } : {});
-    const code = res.statusCode ?? 0;
-    if (code >= 300 && code < 400 && res.headers.location) {
-      res.resume();
-      url = new URL(res.headers.location, url).toString();
-      continue;
-    }
-    break;
-  }
-  if (!res) throw new DownloadError(`${url}: too many redirects`);
-  const code = res.statusCode ?? 0;
-  if (code === 416 && have > 0) {
-    res.resume(); // nothing left to fetch: the part file is complete (MD5 decides)
-    return;
-  }
-  if (code !== 200 && code !== 206) {
-    res.resume();
-    const err = new DownloadError(`${url}: HTTP ${code} ${res.statusMessage ?? ''}`.trim());
-    // 4xx other than 408/429 will not get better by retrying
-    (err as DownloadError & { fatal?: boolean }).fatal = code >= 400 && code < 500 && code !== 408 && code !== 429;
-    throw err;
-  }
-  if (code === 200 && have > 0) {
-    opts.log?.(`server ignored the Range request: restarting from byte 0`);
-    have = 0;
-  }
-  const len = Number(res.headers['content-length']);
-  const total = Number.isFinite(len) ? have + len : NaN;
-  const fh = await open(part, have > 0 ? 'a' : 'w');
-  let got = have;
+  // Opened before the request: between receiving the response and attaching its listeners there
+  // must be no await on other I/O, or a quick 'close' (a cut connection) would be missed.
+  const fh = await open(part, 'a');
   try {
+    let res: IncomingMessage | undefined;
+    for (let hops = 0; hops < 10; hops++) {
+      res = await request(url, have > 0 ? { Range: `bytes=${have}-` } : {});
+      const code = res.statusCode ?? 0;
+      if (code >= 300 && code < 400 && res.headers.location) {
+        res.resume();
+        url = new URL(res.headers.location, url).toString();
+        res = undefined;
+        continue;
+      }
+      break;
+    }
+    if (!res) throw new DownloadError(`${url}: too many redirects`);
+    const r = res;
+    const code = r.statusCode ?? 0;
+    if (code === 416 && have > 0) {
+      r.resume(); // nothing left to fetch: the part file is complete (MD5 decides)
+      return;
+    }
+    if (code !== 200 && code !== 206) {
+      r.resume();
+      const err = new DownloadError(`${url}: HTTP ${code} ${r.statusMessage ?? ''}`.trim());
+      // 4xx other than 408/429 will not get better by retrying
+      (err as DownloadError & { fatal?: boolean }).fatal = code >= 400 && code < 500 && code !== 408 && code !== 429;
+      throw err;
+    }
+    let writing: Promise<unknown> = Promise.resolve();
+    if (code === 200 && have > 0) {
+      opts.log?.(`server ignored the Range request: restarting from byte 0`);
+      have = 0;
+      writing = fh.truncate(0); // 'a' mode: later writes go to the (new) end
+    }
+    const cr = /^bytes (\d+)-/.exec(String(r.headers['content-range'] ?? ''));
+    if (code === 206 && cr && Number(cr[1]) !== have) {
+      r.resume();
+      throw new DownloadError(`${url}: asked for bytes from ${have}, server sent from ${cr[1]}`);
+    }
+    const len = Number(r.headers['content-length']);
+    const total = Number.isFinite(len) ? have + len : NaN;
+    let got = have;
     await new Promise<void>((resolve, reject) => {
-      let writing = Promise.resolve();
-      res.on('data', (chunk: Buffer) => {
-        res.pause();
+      r.on('data', (chunk: Buffer) => {
+        r.pause();
         writing = writing
           .then(() => fh.write(chunk))
           .then(() => {
             got += chunk.length;
             opts.onProgress?.(got, total);
-            res.resume();
-          }, reject);
+            r.resume();
+          });
+        writing.catch(reject);
       });
       // 'close' always comes last (after 'error' on a cut): finish pending writes, then decide.
-      res.on('error', () => {});
-      res.on('close', () => {
+      r.on('error', () => {});
+      r.on('close', () => {
         writing.then(() => {
-          if (!res.complete || (Number.isFinite(total) && got < total)) {
+          if (!r.complete || (Number.isFinite(total) && got < total)) {
             reject(new DownloadError(`connection cut after ${got} of ${Number.isFinite(total) ? total : '?'} bytes`));
           } else resolve();
         }, reject);
@@ -165,6 +176,8 @@ export interface CorpusDownload extends DownloadOptions {
   /** expected hex MD5 of the zip; empty string skips the check */
   md5: string;
   keepZip?: boolean;
+  /** called after each extracted zip entry */
+  onExtract?: (done: number, total: number) => void;
 }
 
 /**
@@ -194,7 +207,7 @@ export async function downloadCorpus(o: CorpusDownload): Promise<number> {
   await rm(tmp, { recursive: true, force: true });
   let files: number;
   try {
-    files = await extractZip(zip, tmp, (done, total) => o.onProgress?.(done, total));
+    files = await extractZip(zip, tmp, o.onExtract);
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     throw e;
