@@ -64,6 +64,17 @@ try {
   console.log(`no-op repro after deleting the memo (re-hash):  ${(nomemo.ms / 1000).toFixed(2)} s   [${stat(nomemo.out)}]`);
   const again = run(dir, 'repro');
   console.log(`no-op repro with the memo rebuilt:              ${again.ms.toFixed(0)} ms   [${stat(again.out)}]`);
+  const base: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t = process.hrtime.bigint();
+    spawnSync(process.execPath, ['-e', '0']);
+    base.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  console.log(`baseline: bare \`node -e 0\` x5 on this machine:       median ${median(base).toFixed(0)} ms`);
+  if (process.env.BENCH_KEEP) {
+    console.log(`kept ${dir}`);
+    process.exit(0);
+  }
   console.log('dvc: not installed here; see README (DVC keeps the same inode+mtime+size state db).');
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });

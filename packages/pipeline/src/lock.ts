@@ -14,6 +14,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { PipelineError } from './errors.ts';
 import { writeAtomic } from './cache.ts';
+import { memoParse } from './memo.ts';
 import { isObject, type Json } from './params.ts';
 
 export const LOCK_SCHEMA = 'ser-pipeline/1';
@@ -54,7 +55,8 @@ export function parseLockText(text: string, file: string): Lock {
 export function readLock(root: string, lockFile: string): Lock {
   const abs = path.resolve(root, lockFile);
   if (!fs.existsSync(abs)) return {};
-  return parseLockText(fs.readFileSync(abs, 'utf8'), lockFile);
+  const text = fs.readFileSync(abs, 'utf8');
+  return memoParse(root, 'lock', text, () => parseLockText(text, lockFile));
 }
 
 function sortDeep(v: Json): Json {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { PipelineError } from './errors.ts';
+import { memoParse } from './memo.ts';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type JsonObject = { [k: string]: Json };
@@ -86,7 +87,8 @@ export function loadParams(root: string, profile: string): JsonObject {
       if (name === 'params.yaml') continue;
       throw new PipelineError(`${name}: not found (needed by --profile ${profile})`);
     }
-    const v = parseYamlText(fs.readFileSync(file, 'utf8'), name);
+    const text = fs.readFileSync(file, 'utf8');
+    const v = memoParse(root, 'params', text, () => parseYamlText(text, name));
     if (!isObject(v)) throw new PipelineError(`${name}: top level must be a mapping`);
     merged = deepMerge(merged, v);
   }

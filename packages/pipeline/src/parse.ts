@@ -2,12 +2,12 @@
  * pipeline.yaml -> validated, interpolated stages for one profile.
  * Errors name file, line and stage (`pipeline.yaml:12: stage 'train': ...`).
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import YAML, { LineCounter, isMap, isScalar, type Document, type YAMLMap } from 'yaml';
 import { PipelineError, located } from './errors.ts';
+import { memoParse } from './memo.ts';
 import { loadParams, getDotted, isObject, type Json, type JsonObject } from './params.ts';
 
 export const PIPELINE_FILE = 'pipeline.yaml';
@@ -192,28 +192,37 @@ export function loadPipeline(opts: LoadOptions): Pipeline {
   const abs = path.resolve(root, file);
   if (!fs.existsSync(abs)) throw new PipelineError(`${file}: not found in ${root}`);
   const text = fs.readFileSync(abs, 'utf8');
-  const lc = new LineCounter();
-  const doc = YAML.parseDocument(text, { lineCounter: lc, prettyErrors: false });
-  if (doc.errors.length) {
-    const e = doc.errors[0];
-    const line = e.linePos?.[0]?.line ?? lc.linePos(e.pos[0]).line;
-    throw new PipelineError(`${file}:${line}: invalid YAML: ${e.message.split('\n')[0]}`);
-  }
-  const raw = (doc.toJS() ?? {}) as Json;
-  const pos = new Positions(doc, lc);
-  // Compiling the JSON Schema (ajv) costs ~100 ms: skip it when this exact text already passed.
-  const marker = path.join(root, '.pipeline', 'schema-ok');
-  const textMd5 = crypto.createHash('md5').update(text).update(fs.readFileSync(SCHEMA_PATH)).digest('hex');
-  let trusted = false;
-  try {
-    trusted = fs.readFileSync(marker, 'utf8') === textMd5;
-  } catch {
-    trusted = false;
-  }
-  const ok = (_v: Validator) => true;
-  const real = trusted ? undefined : getValidators();
-  const v = real ?? { top: ok as Validator, stage: ok as Validator, foreach: ok as Validator, matrix: ok as Validator };
-  if (!v.top(raw)) schemaError(v.top, [], pos, file);
+  // Positions need the YAML CST: built only when an error must name a line.
+  let posCache: Positions | undefined;
+  const parseDoc = () => {
+    const lc = new LineCounter();
+    const doc = YAML.parseDocument(text, { lineCounter: lc, prettyErrors: false });
+    if (doc.errors.length) {
+      const e = doc.errors[0];
+      const line = e.linePos?.[0]?.line ?? lc.linePos(e.pos[0]).line;
+      throw new PipelineError(`${file}:${line}: invalid YAML: ${e.message.split('\n')[0]}`);
+    }
+    posCache = new Positions(doc, lc);
+    return { doc, pos: posCache };
+  };
+  const lazyPos = { line: (parts: (string | number)[]) => (posCache ?? parseDoc().pos).line(parts) } as Positions;
+  // Memoised per exact text (and schema): only text that passed the JSON Schema is memoised.
+  const schemaText = fs.readFileSync(SCHEMA_PATH, 'utf8');
+  const parsed = memoParse(root, `pipeline\0${schemaText}`, text, () => {
+    const { doc, pos } = parseDoc();
+    const raw = (doc.toJS() ?? {}) as Json;
+    const v = getValidators();
+    if (!v.top(raw)) schemaError(v.top, [], pos, file);
+    for (const [name, def] of Object.entries(((raw as JsonObject).stages ?? {}) as JsonObject)) {
+      if (!isObject(def)) throw new PipelineError(located(file, pos.line(['stages', name]), name, 'a stage must be a mapping'));
+      const which = 'foreach' in def ? v.foreach : 'matrix' in def ? v.matrix : v.stage;
+      if (!which(def)) schemaError(which, ['stages', name], pos, file, name);
+    }
+    const stageLines = Object.fromEntries(Object.keys(((raw as JsonObject).stages ?? {}) as JsonObject).map((n) => [n, pos.line(['stages', n]) ?? 0]));
+    return { raw, stageLines };
+  });
+  const raw = parsed.raw;
+  const pos = lazyPos;
   const rawStages = (raw as JsonObject).stages as JsonObject;
 
   const params = loadParams(root, profile);
@@ -224,11 +233,10 @@ export function loadPipeline(opts: LoadOptions): Pipeline {
 
   const stages: Stage[] = [];
   for (const [name, def] of Object.entries(rawStages)) {
-    const line = pos.line(['stages', name]);
+    const line = parsed.stageLines[name];
     if (!isObject(def)) throw new PipelineError(located(file, line, name, 'a stage must be a mapping'));
     const ctx0: Ctx = { file, line, stage: name, vars: globalVars };
     if ('foreach' in def) {
-      if (!v.foreach(def)) schemaError(v.foreach, ['stages', name], pos, file, name);
       let items = def.foreach as Json;
       if (typeof items === 'string') items = interpValue(items, ctx0);
       const body = def.do as JsonObject;
@@ -243,7 +251,6 @@ export function loadPipeline(opts: LoadOptions): Pipeline {
         if (s) stages.push(s);
       }
     } else if ('matrix' in def) {
-      if (!v.matrix(def)) schemaError(v.matrix, ['stages', name], pos, file, name);
       const { matrix, ...body } = def;
       let combos: JsonObject[] = [{}];
       for (const [k, vals] of Object.entries(matrix as JsonObject)) {
@@ -255,20 +262,11 @@ export function loadPipeline(opts: LoadOptions): Pipeline {
         if (s) stages.push(s);
       }
     } else {
-      if (!v.stage(def)) schemaError(v.stage, ['stages', name], pos, file, name);
       const s = buildStage(name, def, ctx0, profile);
       if (s) stages.push(s);
     }
   }
 
-  if (!trusted) {
-    try {
-      fs.mkdirSync(path.dirname(marker), { recursive: true });
-      fs.writeFileSync(marker, textMd5);
-    } catch {
-      /* read-only workspace: validate every time */
-    }
-  }
   const byName = new Map(stages.map((s) => [s.name, s]));
   const p: Pipeline = { root, file, profile, artifacts, params, stages, byName, lockFile: lockFileName(file, profile) };
   validateSemantics(p, pos, opts.lenientParams ?? false);
