@@ -1,4 +1,4 @@
-// Plain-text logging on stdout (the engine prefixes `[stage]`); progress at most ~2 lines/s.
+// Plain-text logging on stdout (the engine prefixes `[stage]`); progress at most ~1 line/s.
 
 /** One line on stdout. */
 export function log(msg: string): void {
@@ -9,7 +9,7 @@ let lastProgress = 0;
 let lastLabel = '';
 
 /** Minimum interval between progress lines, ms. */
-export const PROGRESS_INTERVAL_MS = 500;
+export const PROGRESS_INTERVAL_MS = 1000;
 
 /**
  * Progress line `label: done/total (p%)`, rate-limited to one per PROGRESS_INTERVAL_MS; the first

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
   ParamError,
   UserError,
@@ -16,6 +16,7 @@ import {
   nullable,
   num,
   parseArgs,
+  progress,
   record,
   str,
 } from '../src/index.ts';
@@ -198,5 +199,20 @@ describe('runCli', () => {
     expect(isUserError(Object.assign(new Error('x'), { userError: true }))).toBe(true);
     expect(isUserError(new Error('x'))).toBe(false);
     expect(isUserError('x')).toBe(false);
+  });
+});
+
+describe('progress', () => {
+  it('prints the first and last line and at most one per second in between', () => {
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s: any) => (lines.push(String(s)), true));
+    try {
+      for (let i = 1; i <= 100; i++) progress(i, 100, 'work', 10_000 + i * 25); // 2.5 s in all
+    } finally {
+      spy.mockRestore();
+    }
+    expect(lines[0]).toBe('work: 1/100 (1%)\n');
+    expect(lines.at(-1)).toBe('work: 100/100 (100%)\n');
+    expect(lines.length).toBe(4); // t = 0, 1.0 s, 2.0 s, final
   });
 });
