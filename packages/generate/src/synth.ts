@@ -4,7 +4,8 @@
 //         per-period jitter and shimmer, plus aspiration noise gated by the glottal opening
 //         (breathiness), through a one-pole low-pass (spectral tilt);
 // tract:  five cascaded two-pole resonators (unity DC gain) whose F1..F3 glide between phone
-//         targets (one-pole smoothing = coarticulation), F4/F5 fixed per voice;
+//         targets (one-pole smoothing = coarticulation), F4/F5 fixed per voice, plus a
+//         high-frequency bypass branch for the band above F5;
 // noise:  frication (bursts, /s/, /z/, /ð/) through a peak-normalized resonator, added in parallel;
 // prosody: declination, pitch accents on stressed syllables, final rise/fall, slow drift and
 //         tremor; syllable amplitudes with stress and declination.
@@ -44,6 +45,7 @@ export interface UtteranceParams {
 const NOMINAL_RMS_DBFS = -24; // speech-region RMS of a neutral clip at level 0 dB
 const FRIC_GAIN = 9; // frication level relative to the voiced path (tuned: /s/ ~ 12 dB under vowels)
 const ASP_GAIN = 2; // aspiration noise relative to the glottal pulse
+const HF_GAIN = 0.15; // level of the high-frequency bypass branch (see the render loop)
 const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x));
 
 /** Combine voice, emotion profile and take/repetition variation into clip parameters.
@@ -209,24 +211,42 @@ export function synthesizeClip(seed: number, clip: ClipSpec, sampleRate = 48000)
 
   // Render. Resonator coefficients are refreshed per block; states live in locals (hot loop).
   const out = new Float32Array(n);
-  const coef = new Float64Array(6 * 3); // F1..F5 + frication resonator: (a, b, c) each
+  const coef = new Float64Array(6 * 3); // F1..F3, frication, F4, F5: (a, b, c) each
   const bw1 = 60 + 80 * u.breath;
   const fmax = 0.45 * fs;
-  resonator(Math.min(fmax, 3350 * u.formantScale), 200, fs, false, coef, 9);
-  resonator(Math.min(fmax, 4250 * u.formantScale), 260, fs, false, coef, 12);
-  const a4 = coef[9]!, b4 = coef[10]!, c4 = coef[11]!;
-  const a5 = coef[12]!, b5 = coef[13]!, c5 = coef[14]!;
+  // F4, F5 fixed per voice (left out above 0.45 fs).
+  [3350, 4250].forEach((f, i) => {
+    const hz = f * u.formantScale;
+    if (hz < fmax) resonator(hz, [200, 260][i]!, fs, false, coef, 12 + 3 * i);
+    else coef.set([1, 0, 0], 12 + 3 * i); // identity
+  });
+  const a4 = coef[12]!, b4 = coef[13]!, c4 = coef[14]!;
+  const a5 = coef[15]!, b5 = coef[16]!, c5 = coef[17]!;
   let y11 = 0, y12 = 0, y21 = 0, y22 = 0, y31 = 0, y32 = 0, y41 = 0, y42 = 0, y51 = 0, y52 = 0, yf1 = 0, yf2 = 0;
   let noise = (take.u32() ^ rep.u32()) | 1;
   let phase = 0;
   let period = fs / u.f0;
-  let tp = period * 0.6 * u.openQuotient;
-  let tn = period * 0.4 * u.openQuotient;
+  // Closing quotient: a tense (bright) voice closes faster, which adds high-frequency energy.
+  const cq = 0.15 + 0.4 * u.darkness;
+  let tp = period * (1 - cq) * u.openQuotient;
+  let tn = period * cq * u.openQuotient;
   let kp = (Math.PI * period) / (2 * tp);
   let kn = (Math.PI * period) / (2 * tn);
   let pulseAmp = 1;
+  // Spectral tilt: one-pole low-pass whose cutoff falls with darkness (6.3 kHz bright .. 0.3 kHz
+  // dark). Before it, two fixed one-zero/one-pole shelves (+6 dB/oct each over 0.8-6 kHz and
+  // 1.5-8 kHz) lift F2..F5 to speech-like levels. An all-pole cascade of five formants falls at
+  // -60 dB/oct above F5 (the tract's higher poles are missing), so the band above ~4 kHz comes
+  // from a parallel branch (Klatt's bypass): the tilted source high-passed at 3 kHz (2nd order)
+  // and low-passed at 5 kHz, at HF_GAIN.
   let tilt = 0;
-  const dk = u.darkness;
+  const dk = Math.exp((-2 * Math.PI * (300 + 6000 * (1 - u.darkness) ** 2)) / fs);
+  const pole = (hz: number): number => Math.exp((-2 * Math.PI * Math.min(hz, fmax)) / fs);
+  const zA = pole(800), pA = pole(6000), zB = pole(1500), pB = pole(8000);
+  const gA = (1 - pA) / (1 - zA), gB = (1 - pB) / (1 - zB); // unity gain at DC
+  const hpP = pole(3000), hpG = (1 + hpP) / 2, lpP = pole(5000);
+  let h1x = 0, h1y = 0, h2x = 0, h2y = 0, hl = 0;
+  let xA = 0, yA = 0, xB = 0, yB = 0;
   const aspK = ASP_GAIN * u.breath;
   const noiseScale = Math.sqrt(12) / 4294967296;
   let av0 = 0;
@@ -237,11 +257,11 @@ export function synthesizeClip(seed: number, clip: ClipSpec, sampleRate = 48000)
     resonator(Math.min(fmax, tF[1]![b]! * u.formantScale), 90, fs, false, coef, 3);
     resonator(Math.min(fmax, tF[2]![b]! * u.formantScale), 130, fs, false, coef, 6);
     const fr = Math.min(fmax, tFr[b]!);
-    resonator(fr, 0.45 * fr, fs, true, coef, 15);
+    resonator(fr, 0.45 * fr, fs, true, coef, 9);
     const a1 = coef[0]!, b1 = coef[1]!, c1 = coef[2]!;
     const a2 = coef[3]!, b2 = coef[4]!, c2 = coef[5]!;
     const a3 = coef[6]!, b3 = coef[7]!, c3 = coef[8]!;
-    const af_ = coef[15]! * FRIC_GAIN, bf = coef[16]!, cf = coef[17]!;
+    const af_ = coef[9]! * FRIC_GAIN, bf = coef[10]!, cf = coef[11]!;
     const av1 = tAv[b]!;
     const af1 = tAf[b]!;
     const as1 = tAsp[b]!;
@@ -258,8 +278,8 @@ export function synthesizeClip(seed: number, clip: ClipSpec, sampleRate = 48000)
         phase -= period;
         period = (fs / f0b) * (1 + u.jitter * rep.normal());
         pulseAmp = 1 + u.shimmer * rep.normal();
-        tp = period * 0.6 * u.openQuotient;
-        tn = period * 0.4 * u.openQuotient;
+        tp = period * (1 - cq) * u.openQuotient;
+        tn = period * cq * u.openQuotient;
         kp = (Math.PI * period) / (2 * tp);
         kn = (Math.PI * period) / (2 * tn);
       }
@@ -281,9 +301,24 @@ export function synthesizeClip(seed: number, clip: ClipSpec, sampleRate = 48000)
       noise ^= noise >>> 17;
       noise ^= noise << 5;
       const n2 = ((noise >>> 0) - 2147483648) * noiseScale;
-      const src = av * (pulseAmp * g + aspK * open * n1) + asp * ASP_GAIN * n1;
-      tilt = (1 - dk) * src + dk * tilt;
-      // Cascade F5 -> F1 (unity DC gain each), frication resonator in parallel.
+      // The +-1e-12 (-240 dB) Nyquist dither keeps the filter states out of subnormal numbers in
+      // silences, which would slow the loop down about tenfold.
+      const src = av * (pulseAmp * g + aspK * open * n1) + asp * ASP_GAIN * n1 + (i & 1 ? 1e-12 : -1e-12);
+      const sA = gA * (src - zA * xA) + pA * yA;
+      xA = src;
+      yA = sA;
+      const sB = gB * (sA - zB * xB) + pB * yB;
+      xB = sA;
+      yB = sB;
+      tilt = (1 - dk) * sB + dk * tilt;
+      const h1 = hpG * (tilt - h1x) + hpP * h1y;
+      h1x = tilt;
+      h1y = h1;
+      const h2 = hpG * (h1 - h2x) + hpP * h2y;
+      h2x = h1;
+      h2y = h2;
+      hl = (1 - lpP) * h2 + lpP * hl;
+      // Cascade F5 -> F1 (unity DC gain each); frication resonator and HF bypass in parallel.
       const y5 = a5 * tilt + b5 * y51 + c5 * y52;
       y52 = y51; y51 = y5;
       const y4 = a4 * y5 + b4 * y41 + c4 * y42;
@@ -296,7 +331,7 @@ export function synthesizeClip(seed: number, clip: ClipSpec, sampleRate = 48000)
       y12 = y11; y11 = y1;
       const yf = af_ * af * n2 + bf * yf1 + cf * yf2;
       yf2 = yf1; yf1 = yf;
-      out[i] = y1 + yf;
+      out[i] = y1 + yf + HF_GAIN * hl;
     }
     av0 = av1;
     af0 = af1;
