@@ -17,8 +17,24 @@ function profiles(root) {
   return out;
 }
 
-/** Stage name -> its package root (packages/<name before @>) and the union of edges over all profiles. */
+/** createNodes and createDependencies both need the pipeline: parse once per process and inputs. */
+const memo = new Map();
 async function readPipeline(root) {
+  const key = ['pipeline.yaml', ...profiles(root).map((p) => (p === 'default' ? 'params.yaml' : `params.${p}.yaml`))]
+    .map((f) => {
+      try {
+        return `${f}:${fs.statSync(path.join(root, f)).mtimeMs}`;
+      } catch {
+        return `${f}:-`;
+      }
+    })
+    .join('|');
+  if (!memo.has(key)) memo.set(key, readPipelineUncached(root));
+  return memo.get(key);
+}
+
+/** Stage name -> its package root (packages/<name before @>) and the union of edges over all profiles. */
+async function readPipelineUncached(root) {
   const engine = await loadEngine('index');
   const stages = new Map();
   const edges = new Set();

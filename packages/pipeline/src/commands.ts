@@ -58,7 +58,7 @@ export interface ParamChange {
 }
 
 /**
- * No revs: the params each stage declared, lock value vs workspace value.
+ * No revs: the params each locked stage declared, lock value vs workspace value.
  * One rev: params at rev vs workspace. Two revs: revA vs revB. Keys are flattened to leaves.
  */
 export function paramsDiff(p: Pipeline, revs: string[]): ParamChange[] {
@@ -69,6 +69,7 @@ export function paramsDiff(p: Pipeline, revs: string[]): ParamChange[] {
     a = {};
     b = {};
     for (const s of p.stages) {
+      if (!lock[s.name]) continue; // never run: nothing to compare with
       for (const k of s.params) {
         const locked = lock[s.name]?.params[k];
         if (locked !== undefined) Object.assign(a, flatten(locked, k));

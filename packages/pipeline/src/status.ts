@@ -1,6 +1,6 @@
 /** Why a stage is stale: compares the workspace (deps, params, cmd, outs) with its lock entry. */
 import path from 'node:path';
-import { canonical, getDotted, type Json } from './params.ts';
+import { canonical, flatten, getDotted, isObject, type Json } from './params.ts';
 import { allOuts, type Pipeline, type Stage } from './parse.ts';
 import { md5Text, type HashInfo, type Hasher } from './hash.ts';
 import type { Lock, LockEntry, LockedPath } from './lock.ts';
@@ -68,7 +68,15 @@ export function evaluateStage(p: Pipeline, s: Stage, entry: LockEntry | undefine
   for (const k of keys) {
     const oldV = entry.params[k];
     const newV = s.params.includes(k) ? params[k] : undefined;
-    if (canonical(oldV) !== canonical(newV)) {
+    if (canonical(oldV) === canonical(newV)) continue;
+    if (isObject(oldV) && isObject(newV)) {
+      // A whole section (`segment`) is declared: name the leaves that changed (`segment.offset`).
+      const a = flatten(oldV, k);
+      const b = flatten(newV, k);
+      for (const leaf of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
+        if (canonical(a[leaf]) !== canonical(b[leaf])) reasons.push({ type: 'param', key: leaf, old: a[leaf], new: b[leaf], message: `param ${leaf}: ${show(a[leaf])} -> ${show(b[leaf])}` });
+      }
+    } else {
       reasons.push({ type: 'param', key: k, old: oldV, new: newV, message: `param ${k}: ${show(oldV)} -> ${show(newV)}` });
     }
   }
