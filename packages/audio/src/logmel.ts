@@ -116,19 +116,27 @@ export class LogMelExtractor {
     const dst = out ?? new Float32Array(size);
     if (dst.length !== size) throw new RangeError(`out has length ${dst.length}, need ${size}`);
     const { ref, amin, topDb } = this.config;
-    const refDb = 10 * Math.log10(Math.max(amin, dbReference(s, ref)));
-    let maxDb = -Infinity;
+    let sMax = -Infinity;
+    for (let i = 0; i < size; i++) if (s[i] > sMax) sMax = s[i];
+    const refDb = 10 * Math.log10(Math.max(amin, ref === 'max' ? sMax : dbReference(s, ref)));
+    // dB is monotonic in S, so the peak dB comes from the peak power and the top_db floor can be
+    // decided in the power domain: values safely below it skip the log (often half of them).
+    const maxDb = 10 * Math.log10(Math.max(amin, sMax)) - refDb;
+    const floor = topDb === null ? -Infinity : maxDb - topDb;
+    // max(amin, p) < cut  <=>  p < cut and amin < cut.
+    const thr = topDb === null ? -Infinity : 10 ** ((floor + refDb) / 10) * (1 - 1e-9);
+    const cut = thr > amin ? thr : -Infinity;
     for (let m = 0; m < nMels; m++) {
       const row = m * frames;
       for (let t = 0; t < frames; t++) {
-        const v = 10 * Math.log10(Math.max(amin, s[t * nMels + m])) - refDb;
-        dst[row + t] = v;
-        if (v > maxDb) maxDb = v;
+        const p = s[t * nMels + m];
+        if (p < cut) {
+          dst[row + t] = floor;
+        } else {
+          const v = 10 * Math.log10(Math.max(amin, p)) - refDb;
+          dst[row + t] = v < floor ? floor : v;
+        }
       }
-    }
-    if (topDb !== null) {
-      const floor = maxDb - topDb; // from float64 values, as librosa
-      for (let i = 0; i < size; i++) if (dst[i] < floor) dst[i] = floor;
     }
     return dst;
   }

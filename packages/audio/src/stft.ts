@@ -61,6 +61,20 @@ export class PowerStft {
     this.pairOut = this.cfft.createComplexArray();
   }
 
+  /** Windowed frame starting at input index `base` into pairIn's real (off 0) or imaginary (1) lane. */
+  private fillInterleaved(x: ArrayLike<number>, base: number, off: number): void {
+    const buf = this.pairIn;
+    const w = this.window;
+    const s = this.winStart;
+    const e = this.winEnd;
+    // The window indices whose input sample lies inside the signal: no per-sample range checks.
+    const lo = Math.max(s, -base);
+    const hi = Math.min(e, x.length - base);
+    for (let i = s; i < Math.min(lo, e); i++) buf[2 * i + off] = 0;
+    for (let i = lo; i < hi; i++) buf[2 * i + off] = x[base + i] * w[i];
+    for (let i = Math.max(hi, s); i < e; i++) buf[2 * i + off] = 0;
+  }
+
   /**
    * Power spectra of frames t (into outA) and t+1 (into outB) with ONE complex FFT of
    * a + i*b: A[k] = (Z[k] + conj Z[N-k]) / 2, B[k] = (Z[k] - conj Z[N-k]) / 2i. About a third
@@ -69,16 +83,9 @@ export class PowerStft {
   framePairInto(x: ArrayLike<number>, t: number, outA: Float64Array, outB: Float64Array): void {
     const { nFft, hopLength } = this.config;
     const buf = this.pairIn;
-    const w = this.window;
     const baseA = t * hopLength - (nFft >> 1);
-    const baseB = baseA + hopLength;
-    const n = x.length;
-    for (let i = this.winStart; i < this.winEnd; i++) {
-      const ja = baseA + i;
-      const jb = baseB + i;
-      buf[2 * i] = ja >= 0 && ja < n ? x[ja] * w[i] : 0;
-      buf[2 * i + 1] = jb >= 0 && jb < n ? x[jb] * w[i] : 0;
-    }
+    this.fillInterleaved(x, baseA, 0);
+    this.fillInterleaved(x, baseA + hopLength, 1);
     this.cfft.transform(this.pairOut, buf);
     const z = this.pairOut;
     const half = nFft >> 1;

@@ -132,6 +132,17 @@ describe('power_to_db', () => {
 });
 
 describe('LogMelExtractor', () => {
+  it('extract equals power_to_db(melPower) for every ref/top_db (the power-domain floor shortcut)', () => {
+    const x = Float32Array.from(rand(30000, 9), (v, i) => (i > 20000 ? 0 : v * (i % 5000) * 1e-3));
+    for (const ref of ['max', 1, 1e-3] as const) {
+      for (const topDb of [80, 20, 0, null]) {
+        const ex = new LogMelExtractor({ ...REF_CONFIG, ref, topDb });
+        const want = powerToDb(ex.melPower(x), { ref, amin: 1e-10, topDb }, new Float32Array(128 * frameCount(30000, 256)));
+        expect(Array.from(ex.extract(x))).toEqual(Array.from(want));
+      }
+    }
+  });
+
   it('is reusable: same input twice, and a shorter input after a longer one, give fresh results', () => {
     const ex = new LogMelExtractor({ ...REF_CONFIG, ref: 'max' });
     const a = Float32Array.from(rand(20000, 3));
