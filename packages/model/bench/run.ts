@@ -1,0 +1,73 @@
+// Training-step benchmark: samples/s (forward + backward + SGD update) and peak RSS of the
+// paper-size and demo-size models, per tfjs backend available here, and the same network in
+// PyTorch on CPU when `import torch` works. Each case runs in its own process.
+// Usage: npm run bench -w packages/model [-- --quick] [-- --cpu-paper]
+//   --quick: demo size only; --cpu-paper: also the paper size on tfjs cpu (minutes per step).
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { deepMerge } from '@ser/stage-kit';
+import { modelConfigFrom, inputShapeFrom } from '../src/index.ts';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const batch = 16;
+
+const paramsFor = (size: string) => {
+  let p = parse(readFileSync(`${root}params.yaml`, 'utf8'));
+  if (size === 'demo') p = deepMerge(p, parse(readFileSync(`${root}params.demo.yaml`, 'utf8')));
+  return p;
+};
+
+type Row = Record<string, unknown>;
+const rows: Row[] = [];
+
+function run(label: string, cmd: string, args: string[], timeoutS: number): Row | undefined {
+  process.stdout.write(`- ${label} ... `);
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutS * 1000, cwd: here, maxBuffer: 1 << 24 });
+  const line = (r.stdout ?? '').trim().split('\n').reverse().find((l) => l.startsWith('{'));
+  if (r.status !== 0 || !line) {
+    const why = r.error ? String(r.error.message) : (r.stderr ?? '').trim().split('\n').slice(-2).join(' | ');
+    process.stdout.write(`failed (exit ${r.status ?? r.signal}): ${why.slice(0, 300)}\n`);
+    rows.push({ case: label, error: why.slice(0, 300) });
+    return undefined;
+  }
+  const row = { case: label, ...JSON.parse(line) } as Row;
+  process.stdout.write(`${row['samplesPerSec']} samples/s, peak RSS ${row['peakRssMB']} MB\n`);
+  rows.push(row);
+  return row;
+}
+
+const tsx = `${root}node_modules/.bin/tsx`;
+const tfjs = (backend: string, size: string, b: number, steps: number, timeoutS: number) =>
+  run(`tfjs ${backend} ${size} b${b}`, tsx, ['step.ts', backend, size, String(b), String(steps)], timeoutS);
+
+const python = ['python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
+const torch = (size: string, b: number, steps: number, threads: number, timeoutS: number) => {
+  const p = paramsFor(size);
+  const input = inputShapeFrom(p);
+  const spec = JSON.stringify({ cfg: modelConfigFrom(p), n_mels: input.nMels, frames: input.frames });
+  return run(`pytorch cpu ${threads} thread(s) ${size} b${b}`, python!, ['torch_bench.py', spec, String(b), String(steps), String(threads)], timeoutS);
+};
+
+console.log(`training-step bench, batch ${batch}; ${python ? 'PyTorch found' : 'PyTorch not found (python3 -c "import torch" fails): skipped'}`);
+for (const size of quick ? ['demo'] : ['demo', 'paper']) {
+  const steps = size === 'demo' ? 4 : 1;
+  if (!tfjs('wasm', size, batch, steps, 900)) tfjs('wasm', size, batch / 2, steps, 900); // wasm heap is capped at 4 GiB
+  // cpu is 60-115x behind PyTorch: a small batch and one step keep it short.
+  if (size === 'demo' || argv.includes('--cpu-paper')) tfjs('cpu', size, 4, 1, 900);
+  if (python) for (const threads of [1, 2]) torch(size, batch, steps + 1, threads, 900);
+}
+
+// Ratios tfjs wasm / PyTorch (2 threads) per size.
+for (const size of ['demo', 'paper']) {
+  const w = rows.find((r) => r['impl'] === 'tfjs' && r['backend'] === 'wasm' && r['model'] === size);
+  const t = rows.find((r) => r['impl'] === 'pytorch' && String(r['case']).includes(`2 thread(s) ${size}`));
+  if (w && t) console.log(`${size}: wasm / PyTorch(2 threads) = ${((w['samplesPerSec'] as number) / (t['samplesPerSec'] as number)).toFixed(2)}`);
+}
+mkdirSync(`${root}artifacts/bench`, { recursive: true });
+writeFileSync(`${root}artifacts/bench/model-train-step.json`, JSON.stringify(rows, null, 2) + '\n');
+console.log(`results: artifacts/bench/model-train-step.json`);
