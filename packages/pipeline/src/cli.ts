@@ -21,6 +21,7 @@ const USAGE = `usage: ser-pipeline <command> [options]
       -j, --jobs N      run up to N independent stages at once (default 1)
       --wait            wait for a concurrent repro instead of failing
       --check           then exit 1 naming each stage whose lock entry changed
+      --check-except S,T  --check, leaving out stages known not to be byte-reproducible
   status [stage...]     why each stage is stale   [--json] [--check] [--profile P]
   dag                   stage graph               [--mermaid] [--profile P]
   params diff [revA [revB]]   lock vs workspace, revA vs workspace, or revA vs revB  [--json]
@@ -32,10 +33,10 @@ interface Args {
   flags: Map<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(['profile', 'jobs']);
+const VALUE_FLAGS = new Set(['profile', 'jobs', 'check-except']);
 const ALIASES: Record<string, string> = { f: 'force', s: 'single-item', j: 'jobs', h: 'help' };
 const KNOWN: Record<string, string[]> = {
-  repro: ['profile', 'force', 'dry', 'downstream', 'single-item', 'jobs', 'wait', 'check'],
+  repro: ['profile', 'force', 'dry', 'downstream', 'single-item', 'jobs', 'wait', 'check', 'check-except'],
   status: ['profile', 'json', 'check'],
   dag: ['profile', 'mermaid'],
   params: ['profile', 'json'],
@@ -123,7 +124,8 @@ export async function main(argv: string[]): Promise<number> {
         singleItem: args.flags.has('single-item'),
         jobs,
         wait: args.flags.has('wait'),
-        check: args.flags.has('check'),
+        check: args.flags.has('check') || args.flags.has('check-except'),
+        checkExcept: ((args.flags.get('check-except') as string | undefined) ?? '').split(',').filter(Boolean),
       });
       return res.ok ? 0 : 1;
     }

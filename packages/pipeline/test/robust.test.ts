@@ -147,5 +147,10 @@ describe('robustness', () => {
     expect(r.out).toContain('out rnd.txt');
     expect(r.out).not.toContain("check: stage 'det'");
     expect(ws.cli('repro', '--check').code).toBe(0);
+    fs.rmSync(path.join(ws.dir, '.pipeline'), { recursive: true });
+    fs.rmSync(path.join(ws.dir, 'rnd.txt'));
+    const ex = ws.cli('repro', '--check-except', 'nondet');
+    expect(ex.code, ex.out).toBe(0);
+    expect(ex.out).toContain('matches what this run produced for all 1 checked stage(s)');
   });
 });
