@@ -292,6 +292,12 @@ async function runSelected(p: Pipeline, g: Graph, selected: string[], o: ReproOp
     }
     fs.rmSync(stagingAbs, { recursive: true, force: true });
     fs.rmSync(scratch, { recursive: true, force: true });
+    // Deps as they are now (a stage may legitimately fill a dep, e.g. download into an empty dir).
+    for (const d of s.deps) {
+      hasher.invalidate(d);
+      const h = hasher.hashPath(d);
+      if (h) st.deps.set(d, h);
+    }
     const newEntry = lockEntryFrom(st, outs);
     const unchanged = sameOuts(lock[name], newEntry);
     lock[name] = newEntry;
