@@ -292,6 +292,11 @@ async function runSelected(p: Pipeline, g: Graph, selected: string[], o: ReproOp
     }
     fs.rmSync(stagingAbs, { recursive: true, force: true });
     fs.rmSync(scratch, { recursive: true, force: true });
+    try {
+      fs.rmdirSync(path.dirname(scratch)); // only when no other fingerprint is kept there
+    } catch {
+      /* not empty */
+    }
     // Deps as they are now (a stage may legitimately fill a dep, e.g. download into an empty dir).
     for (const d of s.deps) {
       hasher.invalidate(d);
