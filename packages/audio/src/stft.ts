@@ -40,7 +40,7 @@ export class PowerStft {
   private readonly winEnd: number; // one past the last non-zero window index
   private readonly cfft: FFT; // complex FFT for two real frames at once
   private readonly pairIn: Float64Array; // interleaved [a0, b0, a1, b1, ...]
-  private readonly pairOut: number[];
+  private readonly pairOut: Float64Array;
 
   constructor(config: StftConfig) {
     const { nFft, winLength, hopLength } = config;
@@ -58,7 +58,7 @@ export class PowerStft {
     this.winEnd = e;
     this.cfft = new FFT(nFft);
     this.pairIn = new Float64Array(2 * nFft);
-    this.pairOut = this.cfft.createComplexArray();
+    this.pairOut = new Float64Array(2 * nFft);
   }
 
   /** Windowed frame starting at input index `base` into pairIn's real (off 0) or imaginary (1) lane. */

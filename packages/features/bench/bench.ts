@@ -23,8 +23,8 @@ const tmp = mkdtempSync(join(tmpdir(), 'ser-bench-'));
 type Seg = (x: Float32Array, sr: number, off: number, dur: number) => Float32Array;
 /** librosa.load(offset, duration) + zero-pad; @ser/audio's segmentWindow when it exists. */
 const localSegment: Seg = (x, sr, off, dur) => {
-  const n = Math.round(dur * sr);
-  const start = Math.round(off * sr);
+  const n = Math.floor(dur * sr); // librosa.load: int() truncation
+  const start = Math.floor(off * sr);
   const out = new Float32Array(n);
   out.set(x.subarray(Math.min(start, x.length), Math.min(start + n, x.length)));
   return out;

@@ -60,7 +60,7 @@ def load_segment(path):
     y = data.astype(np.float32) / 32768.0 if data.dtype == np.int16 else data.astype(np.float32)
     if y.ndim == 2:
         y = y.mean(axis=1)
-    start, n = int(round(OFFSET * SR)), int(round(DURATION * SR))
+    start, n = int(OFFSET * SR), int(DURATION * SR)  # librosa.load: int() truncation
     seg = np.zeros(n, dtype=np.float32)
     part = y[start : start + n]
     seg[: len(part)] = part
