@@ -56,7 +56,7 @@ export function voiceFor(seed: number, actor: number): Voice {
     openQuotient: clamp((male ? 0.58 : 0.65) + 0.04 * r.normal(), 0.45, 0.78),
     rate: 4.4 * Math.exp(0.1 * r.normal()),
     levelDb: r.uniform(-4, 4),
-    rangeSt: 3.2 * Math.exp(0.3 * r.normal()),
+    rangeSt: 4.5 * Math.exp(0.3 * r.normal()),
     expressiveness: r.uniform(0.6, 1.4),
     pauseProb: r.uniform(0.1, 0.6),
   };
