@@ -12,7 +12,7 @@ import { Hasher, withManifest, type HashInfo } from './hash.ts';
 import { Cache, writeAtomic } from './cache.ts';
 import { readLock, writeLock, type Lock, type LockEntry, type LockedPath } from './lock.ts';
 import { computeStatus, evaluateStage, runKey, toLocked, type StageState } from './status.ts';
-import { nestedSubset } from './params.ts';
+import { canonical, nestedSubset, type Json } from './params.ts';
 import { acquireRunLock } from './runlock.ts';
 
 export interface ReproOptions {
@@ -349,7 +349,7 @@ async function runSelected(p: Pipeline, g: Graph, selected: string[], o: ReproOp
       if (except.has(n)) continue;
       const a = before[n];
       const b = lock[n];
-      if (!a || !b || JSON.stringify(a) !== JSON.stringify(b)) mismatched.push(n);
+      if (!a || !b || canonical(a as unknown as Json) !== canonical(b as unknown as Json)) mismatched.push(n);
     }
   }
   const seconds = (Date.now() - t0) / 1000;
@@ -373,7 +373,7 @@ function diffSummary(a: LockEntry | undefined, b: LockEntry | undefined): string
   if (a.cmd !== b.cmd) diffs.push('cmd');
   for (const x of b.outs) if (a.outs.find((y) => y.path === x.path)?.md5 !== x.md5) diffs.push(`out ${x.path}`);
   for (const x of b.deps) if (a.deps.find((y) => y.path === x.path)?.md5 !== x.md5) diffs.push(`dep ${x.path}`);
-  if (JSON.stringify(a.params) !== JSON.stringify(b.params)) diffs.push('params');
+  if (canonical(a.params as Json) !== canonical(b.params as Json)) diffs.push('params');
   return diffs.length ? `: ${diffs.join(', ')}` : '';
 }
 

@@ -129,12 +129,13 @@ describe('robustness', () => {
       'pipeline.yaml': `stages:
   det:
     cmd: echo fixed > det.txt
+    params: [sec]
     outs: [det.txt]
   nondet:
     cmd: node -e "console.log(Math.random())" > rnd.txt
     outs: [rnd.txt]
 `,
-      'params.yaml': '',
+      'params.yaml': 'sec: {zeta: 1, alpha: {y: 2, b: 3}}\n',
     });
     expect(ws.cli('repro').code).toBe(0);
     // A fresh clone: the lock is committed, outputs and cache are not.
