@@ -28,8 +28,10 @@ for (const c of clips) {
 }
 const y = clips.map((c) => c.emotion - 1);
 
-/** Accuracy of nearest centroid (features z-scored on the training rows). */
-function nearestCentroid(train: number[], test: number[]): number {
+const confusion = Array.from({ length: 8 }, () => new Array<number>(8).fill(0));
+
+/** Accuracy of nearest centroid (features z-scored on the training rows); adds to `conf`. */
+function nearestCentroid(train: number[], test: number[], conf?: number[][]): number {
   const d = nMels;
   const mu = new Float64Array(d);
   const sd = new Float64Array(d);
@@ -56,6 +58,7 @@ function nearestCentroid(train: number[], test: number[]): number {
       if (s < bestD) [bestD, best] = [s, e];
     });
     if (best === y[i]) ok++;
+    if (conf) conf[y[i]!]![best]!++;
   }
   return ok / test.length;
 }
@@ -64,7 +67,7 @@ let loao = 0;
 for (let a = 1; a <= actors; a++) {
   const tr = clips.flatMap((c, i) => (c.actor !== a ? [i] : []));
   const te = clips.flatMap((c, i) => (c.actor === a ? [i] : []));
-  loao += nearestCentroid(tr, te) / actors;
+  loao += nearestCentroid(tr, te, confusion) / actors;
 }
 const idx = clips.map((_, i) => i);
 const rng = new Prng('learnability-split');
@@ -76,3 +79,10 @@ const cut = Math.round(0.8 * idx.length);
 const rand = nearestCentroid(idx.slice(0, cut), idx.slice(cut));
 console.log(`seed ${seed}, ${clips.length} clips (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 console.log(`nearest centroid on mean log-mel: leave-one-actor-out ${(100 * loao).toFixed(1)} %, random 80/20 ${(100 * rand).toFixed(1)} % (chance 12.5 %)`);
+console.log('leave-one-actor-out confusion (rows: true, columns: predicted, % of row):');
+const names = ['neu', 'cal', 'hap', 'sad', 'ang', 'fea', 'dis', 'sur'];
+console.log('     ' + names.map((n) => n.padStart(5)).join(''));
+confusion.forEach((row, e) => {
+  const n = row.reduce((a, b) => a + b, 0);
+  console.log(names[e]!.padEnd(5) + row.map((v) => ((100 * v) / n).toFixed(0).padStart(5)).join(''));
+});

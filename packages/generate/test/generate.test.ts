@@ -167,6 +167,20 @@ describe('learnability sanity', () => {
     }
   });
 
+  it('the two repetitions of a take are close (duration, pitch), other emotions are not identical', () => {
+    const fs = 16000;
+    for (const actor of [7, 8]) {
+      const spec = { actor, emotion: 3, intensity: 1, statement: 2 };
+      const r1 = synthesizeClip(3, { ...spec, repetition: 1 }, fs);
+      const r2 = synthesizeClip(3, { ...spec, repetition: 2 }, fs);
+      expect(Math.abs(r1.length - r2.length) / fs).toBeLessThan(0.3);
+      const [a, b] = [f0AndRms(r1, fs), f0AndRms(r2, fs)];
+      expect(Math.abs(12 * Math.log2(a.f0 / b.f0))).toBeLessThan(1.5);
+      expect(Math.abs(a.rmsDb - b.rmsDb)).toBeLessThan(2.5);
+      expect(r1.subarray(0, r2.length)).not.toEqual(r2.subarray(0, r1.length));
+    }
+  });
+
   it('odd actors (male) speak lower than even actors (female) on average', () => {
     const fs = 16000;
     const mean = (actors: number[]) =>
