@@ -71,6 +71,22 @@ try {
     base.push(Number(process.hrtime.bigint() - t) / 1e6);
   }
   console.log(`baseline: bare \`node -e 0\` x5 on this machine:       median ${median(base).toFixed(0)} ms`);
+  // CPU time (user+sys) is robust to a loaded machine, where wall time is not.
+  const cpu = (args: string[]) => {
+    const xs: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = spawnSync('/usr/bin/time', ['-f', 'CPU %U %S', process.execPath, ...args], { cwd: dir, encoding: 'utf8' });
+      const m = /CPU ([\d.]+) ([\d.]+)/.exec(r.stderr ?? '');
+      if (!m) return undefined;
+      xs.push((Number(m[1]) + Number(m[2])) * 1000);
+    }
+    return median(xs);
+  };
+  const cRepro = cpu([BIN, 'repro']);
+  const cNode = cpu(['-e', '0']);
+  if (cRepro !== undefined && cNode !== undefined) {
+    console.log(`CPU (user+sys) x5 median: no-op repro ${cRepro.toFixed(0)} ms, bare node ${cNode.toFixed(0)} ms`);
+  }
   if (process.env.BENCH_KEEP) {
     console.log(`kept ${dir}`);
     process.exit(0);
