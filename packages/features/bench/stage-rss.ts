@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { TensorFileWriter, type TensorSchema } from '@ser/tensor-io';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
@@ -48,7 +48,8 @@ async function makeInputs(dir: string): Promise<void> {
 
 const tmp = mkdtempSync(join(tmpdir(), 'ser-rss-'));
 try {
-  let inDir = process.env.RSS_IN_DIR;
+  // npm runs scripts in the package folder; a relative RSS_IN_DIR is relative to where npm was called.
+  let inDir = process.env.RSS_IN_DIR ? resolve(process.env.INIT_CWD ?? process.cwd(), process.env.RSS_IN_DIR) : undefined;
   if (!inDir) {
     inDir = join(tmp, 'augment');
     const t0 = Date.now();
