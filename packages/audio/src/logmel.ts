@@ -26,7 +26,6 @@ export class LogMelExtractor {
   readonly filterbank: MelFilterbank;
   private readonly stft: PowerStft;
   private readonly power: Float64Array; // one frame's power spectrum
-  private readonly power2: Float64Array; // the next frame's (frames are done in pairs)
   // The sparse bands flattened: band m has weights[off[m] .. off[m+1]) for bins start[m]...
   private readonly bandStart: Int32Array;
   private readonly bandOff: Int32Array;
@@ -41,7 +40,6 @@ export class LogMelExtractor {
     this.stft = new PowerStft({ nFft: config.nFft, winLength: config.winLength, hopLength: config.hopLength });
     this.filterbank = melFilterbank(config);
     this.power = new Float64Array(this.stft.bins);
-    this.power2 = new Float64Array(this.stft.bins);
     const { bands } = this.filterbank;
     this.bandStart = Int32Array.from(bands, (b) => b.start);
     this.bandOff = new Int32Array(bands.length + 1);
@@ -74,13 +72,7 @@ export class LogMelExtractor {
         out[base + m] = acc;
       }
     };
-    let t = 0;
-    for (; t + 1 < frames; t += 2) {
-      this.stft.framePairInto(x, t, this.power, this.power2);
-      melInto(this.power, t * nMels);
-      melInto(this.power2, (t + 1) * nMels);
-    }
-    if (t < frames) {
+    for (let t = 0; t < frames; t++) {
       this.stft.frameInto(x, t, this.power);
       melInto(this.power, t * nMels);
     }

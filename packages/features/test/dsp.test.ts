@@ -68,29 +68,6 @@ describe('STFT', () => {
   });
 });
 
-describe('STFT frame pairs (one complex FFT for two real frames)', () => {
-  it('equal two single-frame spectra, also when one frame is silent next to a loud one', () => {
-    const x = new Float64Array(4000);
-    const r = rand(4000, 11);
-    for (let i = 0; i < 2000; i++) x[i] = 100 * r[i]; // loud, then exact silence
-    const st = new PowerStft({ nFft: 1024, winLength: 512, hopLength: 256 });
-    const a = new Float64Array(513);
-    const b = new Float64Array(513);
-    const sa = new Float64Array(513);
-    const sb = new Float64Array(513);
-    for (const t of [0, 5, 7, 8]) { // (8, 9): loud next to silent
-      st.framePairInto(x, t, a, b);
-      st.frameInto(x, t, sa);
-      st.frameInto(x, t + 1, sb);
-      const peak = Math.max(...sa, ...sb);
-      expect(maxAbsDiff(a, sa) / peak).toBeLessThan(1e-13);
-      expect(maxAbsDiff(b, sb) / peak).toBeLessThan(1e-13);
-    }
-    st.framePairInto(x, 14, a, b); // frames 14, 15: both fully in the silence
-    expect(Math.max(...a, ...b)).toBe(0);
-  });
-});
-
 describe('mel filterbank', () => {
   it('Slaney scale: linear below 1 kHz, log above, invertible', () => {
     expect(hzToMel(1000)).toBeCloseTo(15, 12);
