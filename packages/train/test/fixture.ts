@@ -68,7 +68,7 @@ async function writeSplit(path: string, n: number, seed: number): Promise<void> 
 }
 
 /** Writes `<dir>/features/{train,val,test,scaler}.arrow` and `<dir>/init/` (untrained model). */
-export async function writeFixture(dir: string, rows = { train: 48, val: 16, test: 16 }): Promise<{ features: string; init: string }> {
+export async function writeFixture(dir: string, rows = { train: 32, val: 16, test: 16 }): Promise<{ features: string; init: string }> {
   const features = join(dir, 'features');
   const init = join(dir, 'init');
   await mkdir(features, { recursive: true });
