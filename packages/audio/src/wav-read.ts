@@ -11,6 +11,8 @@
 
 /** A file the decoder cannot or will not read; the message names the file and the problem. */
 export class WavError extends Error {
+  /** A bad file is the user's to fix: stage CLIs print one line, not a stack. */
+  readonly userError = true;
   readonly file: string;
   readonly problem: string;
   constructor(file: string, problem: string) {

@@ -95,14 +95,8 @@ async function mainFile(argv: string[]): Promise<void> {
   }
   // Loaded here so that `stage` does not depend on the WAV/segment code.
   const { decodeWav, resample, segmentWindow } = await import('@ser/audio');
-  let decoded: ReturnType<typeof decodeWav>;
-  try {
-    decoded = decodeWav(bytes, wav);
-  } catch (e) {
-    // A bad WAV is the user's file: one line (WavError's message names the file).
-    if (e instanceof Error && e.name === 'WavError') throw new UserError(e.message);
-    throw e;
-  }
+  // A bad WAV throws WavError (a user error naming the file): runCli prints one line.
+  const decoded = decodeWav(bytes, wav);
   const audio = decoded.sampleRate === sampleRate ? decoded.mono : resample(decoded.mono, decoded.sampleRate, sampleRate);
   const seg = full
     ? audio.subarray(Math.min(audio.length, Math.round(offset * sampleRate)))
