@@ -223,12 +223,44 @@ export class CrossAttention extends tf.layers.Layer {
   }
 }
 
+/** [C, C] matrix with v on the diagonal: X [N, C] x diag(v) scales channel c by v[c]. */
+function diag(v: Tensor, c: number): tf.Tensor2D {
+  return tf.mul(tf.eye(c), tf.reshape(v, [1, c])) as tf.Tensor2D;
+}
+
+/**
+ * Per-channel affine map X [N, C] -> X * a + b (a, b of size C). For C <= 16 one XNNPACK matMul
+ * with a diagonal matrix and a bias: tfjs-backend-wasm's broadcasting Mul/Add over [N, C] x [C]
+ * is a scalar index loop, 3x slower than this (measured on [192512, 4]).
+ */
+function channelAffine(x: tf.Tensor2D, a: Tensor, b: Tensor | undefined, c: number): tf.Tensor2D {
+  if (c > 16) return (b === undefined ? tf.mul(x, a) : tf.add(tf.mul(x, a), b)) as tf.Tensor2D; // N*C*C MACs would cost more
+  // b must be allocated as [C]: wasm's _FusedMatMul checks the rank of the buffer, not of a reshape.
+  return tf.fused.matMul({ a: x, b: diag(a, c), bias: b }) as tf.Tensor2D;
+}
+
+/**
+ * Column sums of X [N, C] -> [C]. For C <= 16: X viewed as [N/R, R*C] times R stacked identities
+ * [R*C, C] (an XNNPACK matMul with small constant weights), then a short Sum over N/R rows;
+ * wasm's Sum over axis 0 transposes the whole tensor first (3x slower on [192512, 4]).
+ */
+function channelSum(x: tf.Tensor2D): Tensor {
+  const [N, C] = x.shape;
+  if (C > 16) return tf.sum(x, 0);
+  let R = 32;
+  while (R > 1 && N % R !== 0) R /= 2;
+  const partial = R === 1 ? x : tf.matMul(tf.reshape(x, [N / R, R * C]) as tf.Tensor2D, tf.tile(tf.eye(C), [R, 1]) as tf.Tensor2D);
+  return tf.sum(partial, 0);
+}
+
 /**
  * Batch normalization over all axes but the last (channels), with PyTorch's semantics: batch
  * statistics in training (biased variance to normalize, unbiased for the running estimate,
  * running = (1 - momentum) * running + momentum * batch), running statistics at inference.
- * Written with broadcasting ops because the gradient of tfjs's fused BatchNorm tiles its operands
- * to the input shape (the dominant cost of a wasm training step).
+ * Training uses a custom gradient (the textbook BN backward, 6 kernels) and does every
+ * per-channel reduction/affine map as a matMul on [N, C]: the gradient of tfjs's fused BatchNorm
+ * tiles its operands to the input shape, and wasm's broadcasting element-wise ops and axis-0
+ * reductions are slow scalar loops (they were half of a demo training step).
  */
 export class BatchNorm extends tf.layers.Layer {
   static className = 'BatchNorm';
@@ -255,19 +287,49 @@ export class BatchNorm extends tf.layers.Layer {
   override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor {
     return tf.tidy(() => {
       const x = one(inputs);
-      const axes = x.shape.slice(0, -1).map((_, i) => i);
+      const C = x.shape[x.shape.length - 1]!;
+      const N = x.size / C;
+      const eps = this.epsilon;
       if (kwargs['training'] !== true) {
-        const inv = tf.mul(tf.rsqrt(tf.add(this.runVar.read(), this.epsilon)), this.gamma.read());
-        return tf.add(tf.mul(tf.sub(x, this.runMean.read()), inv), this.beta.read());
+        const s = tf.mul(tf.rsqrt(tf.add(this.runVar.read(), eps)), this.gamma.read());
+        const shift = tf.sub(this.beta.read(), tf.mul(this.runMean.read(), s));
+        return tf.reshape(channelAffine(tf.reshape(x, [N, C]), s, shift, C), x.shape);
       }
-      const mean = tf.mean(x, axes);
-      const centred = tf.sub(x, mean);
-      const variance = tf.mean(tf.square(centred), axes);
-      const y = tf.add(tf.mul(tf.mul(centred, tf.rsqrt(tf.add(variance, this.epsilon))), this.gamma.read()), this.beta.read());
-      const n = x.size / x.shape[x.shape.length - 1]!;
+      // Batch statistics leave the custom-gradient function through `stats` (kept, disposed below).
+      const stats: Tensor[] = [];
+      const bnTrain = tf.customGrad(((xIn: Tensor, gamma: Tensor, beta: Tensor, save: (t: Tensor[]) => void) => {
+        const X = tf.reshape(xIn, [N, C]) as tf.Tensor2D;
+        const mean = tf.mul(channelSum(X), 1 / N); // [C]
+        const centred = channelAffine(X, tf.onesLike(gamma), tf.neg(mean), C); // X - mean, [N, C]
+        const variance = tf.mul(channelSum(tf.square(centred) as tf.Tensor2D), 1 / N); // biased, [C]
+        const inv = tf.rsqrt(tf.add(variance, eps)); // [C]
+        const y = channelAffine(centred, tf.mul(inv, gamma), beta, C);
+        stats.push(tf.keep(mean), tf.keep(variance));
+        save([centred, inv, gamma]);
+        return {
+          value: tf.reshape(y, xIn.shape),
+          gradFunc: (dy: Tensor, saved: Tensor[]) => {
+            const [cen, iv, g] = saved as [tf.Tensor2D, Tensor, Tensor];
+            const DY = tf.reshape(dy, [N, C]) as tf.Tensor2D;
+            const dbeta = channelSum(DY); // [C]
+            const sdc = channelSum(tf.mul(DY, cen) as tf.Tensor2D); // sum dy * (x - mean)
+            const dgamma = tf.mul(sdc, iv);
+            const s = tf.mul(g, iv); // gamma / sqrt(var + eps), [C]
+            // dx = s * (dy - sum(dy)/N - xhat * sum(dy * xhat)/N), xhat = (x - mean) * inv
+            const k1 = tf.mul(tf.neg(tf.mul(s, tf.square(iv))), tf.mul(sdc, 1 / N));
+            const k0 = tf.mul(tf.neg(s), tf.mul(dbeta, 1 / N));
+            const dx = tf.add(channelAffine(DY, s, k0, C), channelAffine(cen, k1, undefined, C));
+            return [tf.reshape(dx, xIn.shape), dgamma, dbeta];
+          },
+        };
+      }) as unknown as (x: Tensor, g: Tensor, b: Tensor) => Tensor);
+      const y = bnTrain(x, this.gamma.read(), this.beta.read());
+      const [mean, variance] = stats as [Tensor, Tensor];
       const m = this.momentum;
       this.runMean.write(tf.add(tf.mul(this.runMean.read(), 1 - m), tf.mul(mean, m)));
-      this.runVar.write(tf.add(tf.mul(this.runVar.read(), 1 - m), tf.mul(variance, (m * n) / Math.max(1, n - 1))));
+      this.runVar.write(tf.add(tf.mul(this.runVar.read(), 1 - m), tf.mul(variance, (m * N) / Math.max(1, N - 1))));
+      mean.dispose();
+      variance.dispose();
       return y;
     });
   }

@@ -4,6 +4,9 @@
 //   with the transposed output gradient as the "filter":
 //     dW[kh,kw,ci,co] = sum_{b,oh,ow} x[b, oh*s + kh*d - pad, ow*s + kw*d - pad, ci] * dy[b,oh,ow,co]
 //   = conv(X' = x^T [ci, H, W, b], F' = dy^T [OH, OW, b, co], stride = d, dilation = s)[ci, kh, kw, co].
+// - Identity (a copy of the whole tensor on wasm): aliases the input's data with a reference count,
+//   as the cpu backend does. The engine clones every tensor it saves for the backward pass, so the
+//   copies cost time and (on the paper-size model) gigabytes of the 4 GiB wasm heap.
 // - Conv2DBackpropInput (stride 1 only; else the original scalar-loop kernel): the input gradient is
 //   a forward conv of dy with the 180-degree rotated kernel, in/out channels swapped.
 import { tf } from './tf.ts';
@@ -15,6 +18,7 @@ interface Info {
 }
 interface Backend {
   disposeData(dataId: object, force?: boolean): boolean;
+  incRef(dataId: object): void;
 }
 type KFunc = (args: { inputs: Record<string, Info>; backend: Backend; attrs?: Record<string, unknown> }) => Info;
 
@@ -112,12 +116,26 @@ const conv2DBackpropInput: KFunc = (args) => {
   return dx;
 };
 
+let originalIdentity: KFunc | undefined;
+const identity: KFunc = (args) => {
+  const { x } = args.inputs as { x: Info };
+  if (x.dtype === 'string') return originalIdentity!(args);
+  args.backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+};
+
 /** Registers the kernels for the wasm backend (idempotent). Call before training on wasm. */
 export function installWasmKernels(): void {
   if (installed) return;
   installed = true;
   if (!tf.getKernel('Conv2DBackpropFilter', 'wasm')) {
     tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2DBackpropFilter as unknown as tf.KernelFunc });
+  }
+  const id = tf.getKernel('Identity', 'wasm');
+  if (id) {
+    originalIdentity = id.kernelFunc as unknown as KFunc;
+    tf.unregisterKernel('Identity', 'wasm');
+    tf.registerKernel({ ...id, kernelFunc: identity as unknown as tf.KernelFunc });
   }
   const orig = tf.getKernel('Conv2DBackpropInput', 'wasm');
   if (orig) {

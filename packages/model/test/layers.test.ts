@@ -200,6 +200,36 @@ describe('BatchNorm', () => {
   });
 });
 
+describe('BatchNorm training gradient', () => {
+  // Reference: the textbook formula written with broadcasting ops, differentiated by tfjs.
+  const ref = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor => {
+    const axes = x.shape.slice(0, -1).map((_, i) => i);
+    const { mean, variance } = tf.moments(x, axes);
+    return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b);
+  };
+  const rel = (a: tf.Tensor, b: tf.Tensor): number => maxAbs(a, b) / Math.max(1e-6, tf.max(tf.abs(b)).dataSync()[0]!);
+  // C = 3: matMul path (C <= 16); C = 20: broadcasting path.
+  for (const C of [3, 20]) {
+    it(`matches autodiff of the formula for x, gamma, beta (C = ${C})`, () => {
+      const l = new BatchNorm({ name: `bn_grad${C}` });
+      const x = tf.randomNormal([2, 5, 4, C], 1, 2, 'float32', 11);
+      l.apply(x, { training: true });
+      const g = tf.randomNormal([C], 1, 0.3, 'float32', 12);
+      const b = tf.randomNormal([C], 0, 0.3, 'float32', 13);
+      l.setWeights([g, b, tf.zeros([C]), tf.ones([C])]);
+      const r = tf.randomNormal(x.shape, 0, 1, 'float32', 14);
+      expect(rel(l.apply(x, { training: true }) as tf.Tensor, ref(x, g, b))).toBeLessThan(1e-5);
+      const [gv, bv] = l.trainableWeights.map((w) => w.read() as tf.Variable);
+      const ours = tf.variableGrads(() => tf.sum(tf.mul(l.apply(x, { training: true }) as tf.Tensor, r)) as tf.Scalar, [gv!, bv!]);
+      const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(l.apply(t, { training: true }) as tf.Tensor, r)))(x);
+      const [rx, rg, rb] = tf.grads((a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => tf.sum(tf.mul(ref(a, c, d), r)))([x, g, b]);
+      expect(rel(dx, rx!)).toBeLessThan(1e-4);
+      expect(rel(ours.grads[gv!.name]!, rg!)).toBeLessThan(1e-4);
+      expect(rel(ours.grads[bv!.name]!, rb!)).toBeLessThan(1e-4);
+    });
+  }
+});
+
 describe('LayerNorm', () => {
   it('matches tf.layers.layerNormalization (last axis) in value and gradient', () => {
     const ours = new LayerNorm({ name: 'ln', epsilon: 1e-5 });
