@@ -223,33 +223,48 @@ export class CrossAttention extends tf.layers.Layer {
   }
 }
 
-/** [C, C] matrix with v on the diagonal: X [N, C] x diag(v) scales channel c by v[c]. */
-function diag(v: Tensor, c: number): tf.Tensor2D {
-  return tf.mul(tf.eye(c), tf.reshape(v, [1, c])) as tf.Tensor2D;
-}
-
 /**
- * Per-channel affine map X [N, C] -> X * a + b (a, b of size C). For C <= 16 one XNNPACK matMul
- * with a diagonal matrix and a bias: tfjs-backend-wasm's broadcasting Mul/Add over [N, C] x [C]
- * is a scalar index loop, 3x slower than this (measured on [192512, 4]).
+ * Per-channel affine map X [N, C] -> X * a + b (a, b of size C) as a 1x1 depthwise convolution
+ * with bias (one XNNPACK pass): tfjs-backend-wasm's broadcasting Mul/Add over [N, C] x [C] are
+ * scalar index loops, ~8x slower (measured on [192512, 4]). Only used inside custom gradients
+ * (wasm has no depthwise-conv gradient kernels). b, if given, must be allocated as [C] (wasm
+ * checks the rank of the buffer, not of a reshape of it).
  */
 function channelAffine(x: tf.Tensor2D, a: Tensor, b: Tensor | undefined, c: number): tf.Tensor2D {
-  if (c > 16) return (b === undefined ? tf.mul(x, a) : tf.add(tf.mul(x, a), b)) as tf.Tensor2D; // N*C*C MACs would cost more
-  // b must be allocated as [C]: wasm's _FusedMatMul checks the rank of the buffer, not of a reshape.
-  return tf.fused.matMul({ a: x, b: diag(a, c), bias: b }) as tf.Tensor2D;
+  const n = x.shape[0];
+  const y = tf.fused.depthwiseConv2d({
+    x: tf.reshape(x, [1, n, 1, c]) as tf.Tensor4D,
+    filter: tf.reshape(a, [1, 1, c, 1]) as tf.Tensor4D,
+    strides: 1,
+    pad: 'valid',
+    bias: b,
+  });
+  return tf.reshape(y, [n, c]) as tf.Tensor2D;
+}
+
+/** R stacked C x C identities [R*C, C], kept per (backend, R, C): constant weights let XNNPACK reuse its packed operator. */
+const stacks = new Map<string, tf.Tensor2D>();
+function identityStack(r: number, c: number): tf.Tensor2D {
+  const key = `${tf.getBackend()}:${r}:${c}`;
+  let t = stacks.get(key);
+  if (!t || t.isDisposed) {
+    t = tf.keep(tf.tile(tf.eye(c), [r, 1]) as tf.Tensor2D);
+    stacks.set(key, t);
+  }
+  return t;
 }
 
 /**
  * Column sums of X [N, C] -> [C]. For C <= 16: X viewed as [N/R, R*C] times R stacked identities
- * [R*C, C] (an XNNPACK matMul with small constant weights), then a short Sum over N/R rows;
- * wasm's Sum over axis 0 transposes the whole tensor first (3x slower on [192512, 4]).
+ * [R*C, C] (an XNNPACK matMul), then a short Sum over N/R rows; wasm's Sum over axis 0
+ * transposes the whole tensor first (~2x slower on [192512, 4]).
  */
 function channelSum(x: tf.Tensor2D): Tensor {
   const [N, C] = x.shape;
   if (C > 16) return tf.sum(x, 0);
   let R = 32;
   while (R > 1 && N % R !== 0) R /= 2;
-  const partial = R === 1 ? x : tf.matMul(tf.reshape(x, [N / R, R * C]) as tf.Tensor2D, tf.tile(tf.eye(C), [R, 1]) as tf.Tensor2D);
+  const partial = R === 1 ? x : tf.matMul(tf.reshape(x, [N / R, R * C]) as tf.Tensor2D, identityStack(R, C));
   return tf.sum(partial, 0);
 }
 
@@ -257,10 +272,11 @@ function channelSum(x: tf.Tensor2D): Tensor {
  * Batch normalization over all axes but the last (channels), with PyTorch's semantics: batch
  * statistics in training (biased variance to normalize, unbiased for the running estimate,
  * running = (1 - momentum) * running + momentum * batch), running statistics at inference.
- * Training uses a custom gradient (the textbook BN backward, 6 kernels) and does every
- * per-channel reduction/affine map as a matMul on [N, C]: the gradient of tfjs's fused BatchNorm
- * tiles its operands to the input shape, and wasm's broadcasting element-wise ops and axis-0
- * reductions are slow scalar loops (they were half of a demo training step).
+ * Training uses a custom gradient (the textbook BN backward) and does every per-channel
+ * reduction as a matMul and every per-channel affine map as a 1x1 depthwise conv on [N, C]: the
+ * gradient of tfjs's fused BatchNorm tiles its operands to the input shape, and wasm's
+ * broadcasting element-wise ops and axis-0 reductions are slow scalar loops (they were half of a
+ * demo training step).
  */
 export class BatchNorm extends tf.layers.Layer {
   static className = 'BatchNorm';
@@ -292,8 +308,7 @@ export class BatchNorm extends tf.layers.Layer {
       const eps = this.epsilon;
       if (kwargs['training'] !== true) {
         const s = tf.mul(tf.rsqrt(tf.add(this.runVar.read(), eps)), this.gamma.read());
-        const shift = tf.sub(this.beta.read(), tf.mul(this.runMean.read(), s));
-        return tf.reshape(channelAffine(tf.reshape(x, [N, C]), s, shift, C), x.shape);
+        return tf.add(tf.mul(x, s), tf.sub(this.beta.read(), tf.mul(this.runMean.read(), s)));
       }
       // Batch statistics leave the custom-gradient function through `stats` (kept, disposed below).
       const stats: Tensor[] = [];
@@ -322,7 +337,7 @@ export class BatchNorm extends tf.layers.Layer {
             return [tf.reshape(dx, xIn.shape), dgamma, dbeta];
           },
         };
-      }) as unknown as (x: Tensor, g: Tensor, b: Tensor) => Tensor);
+      }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: Tensor, g: Tensor, b: Tensor) => Tensor;
       const y = bnTrain(x, this.gamma.read(), this.beta.read());
       const [mean, variance] = stats as [Tensor, Tensor];
       const m = this.momentum;
