@@ -32,10 +32,12 @@ const step = (): void => {
 step(); // warm-up
 const byName = new Map<string, { ms: number; n: number }>();
 let wall = 0;
+let peakBytes = 0;
 for (let i = 0; i < steps; i++) {
   const t0 = performance.now();
   const info = await tf.profile(() => step());
   wall += performance.now() - t0;
+  peakBytes = Math.max(peakBytes, info.peakBytes);
   for (const k of info.kernels) {
     const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : ((await k.kernelTimeMs) as number);
     const e = byName.get(k.name) ?? { ms: 0, n: 0 };
@@ -50,7 +52,7 @@ const isWrapper = (name: string): boolean => name === 'unnamed scope' || name.en
 const leaves = [...byName].filter(([n]) => !isWrapper(n)).map(([, e]) => e);
 const total = leaves.reduce((a, e) => a + e.ms, 0);
 const count = leaves.reduce((a, e) => a + e.n, 0);
-console.log(`${backend} ${size} batch ${batch}: ${(wall / steps).toFixed(1)} ms/step wall (profiled), kernels ${(total / steps).toFixed(1)} ms/step, ${Math.round(count / steps)} kernels/step`);
+console.log(`${backend} ${size} batch ${batch}: ${(wall / steps).toFixed(1)} ms/step wall (profiled), kernels ${(total / steps).toFixed(1)} ms/step, ${Math.round(count / steps)} kernels/step, peak tensor memory ${(peakBytes / 2 ** 20).toFixed(0)} MiB`);
 console.log('kernel                          ms/step     %   calls/step');
 for (const [name, e] of [...byName].sort((a, b) => b[1].ms - a[1].ms).slice(0, Number(topArg))) {
     const label = isWrapper(name) ? `(${name}, wrapper)` : name;

@@ -1,12 +1,14 @@
 // One training-step benchmark in its own process (wasm aborts cannot take the others down):
 // forward + cross-entropy + backward + SGD(momentum 0.8) update on random data, then prints one
-// JSON line. Usage: tsx step.ts <backend> <paper|demo> <batch> <steps>
+// JSON line. Usage: tsx step.ts <backend> <paper|demo> <batch> <steps> [microBatch]
+// (microBatch: gradients accumulated over passes of that many rows, see batchGrads).
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { tf, buildModel, countParams, selectBackend, modelConfigFrom, inputShapeFrom, type BackendName } from '../src/index.ts';
+import { tf, buildModel, batchGrads, countParams, selectBackend, modelConfigFrom, inputShapeFrom, type BackendName } from '../src/index.ts';
 import { deepMerge } from '@ser/stage-kit';
 
-const [backend = 'wasm', size = 'demo', batchArg = '16', stepsArg = '3'] = process.argv.slice(2);
+const [backend = 'wasm', size = 'demo', batchArg = '16', stepsArg = '3', microArg] = process.argv.slice(2);
+const microBatch = microArg === undefined ? undefined : Number(microArg);
 const batch = Number(batchArg);
 const steps = Number(stepsArg);
 const root = new URL('../../../', import.meta.url);
@@ -23,12 +25,17 @@ const x = tf.randomNormal([batch, input.nMels, input.frames], -40, 15, 'float32'
 const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 8), 'int32'), 8);
 
 const step = (): number => {
-  const loss = opt.minimize(() => {
-    const p = model.apply(x, { training: true }) as tf.Tensor;
-    return tf.neg(tf.mean(tf.sum(tf.mul(y, tf.log(tf.add(p, 1e-7))), -1))) as tf.Scalar;
-  }, true, vars)!;
-  const v = loss.dataSync()[0]!;
-  loss.dispose();
+  const { value, grads } = batchGrads(
+    model,
+    x,
+    (p, s, e) => tf.neg(tf.mean(tf.sum(tf.mul(tf.slice(y, s, e - s), tf.log(tf.add(p, 1e-7))), -1))) as tf.Scalar,
+    vars,
+    microBatch,
+  );
+  opt.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
+  const v = value.dataSync()[0]!;
+  tf.dispose(Object.values(grads));
+  value.dispose();
   return v;
 };
 
@@ -46,6 +53,7 @@ console.log(
     params: countParams(model).trainable,
     input: [input.nMels, input.frames],
     batch,
+    ...(microBatch !== undefined ? { microBatch } : {}),
     steps,
     warmupS: +warm.toFixed(2),
     samplesPerSec: +((batch * steps) / secs).toFixed(2),

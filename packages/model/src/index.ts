@@ -17,3 +17,4 @@ export { saveModel, loadModel, MODEL_JSON, WEIGHTS_BIN } from './io.ts';
 export { selectBackend, wasmPaths, BackendError, BACKENDS, type BackendName, type BackendChoice } from './backend.ts';
 export { installWasmKernels } from './wasm-kernels.ts';
 export { modelConfigFrom, inputShapeFrom, runModelStage, type ModelSummary } from './stage.ts';
+export { batchGrads, type BatchGrads } from './step.ts';

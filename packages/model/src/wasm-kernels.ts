@@ -7,6 +7,10 @@
 // - Identity (a copy of the whole tensor on wasm): aliases the input's data with a reference count,
 //   as the cpu backend does. The engine clones every tensor it saves for the backward pass, so the
 //   copies cost time and (on the paper-size model) gigabytes of the 4 GiB wasm heap.
+// - BatchMatMul: the stock kernel is fast (XNNPACK) only for un-transposed operands and batch 1;
+//   transposeA/B (every matMul gradient, attention Q K^T) and batched products ran 8-10x slower.
+//   Here: transposes are done explicitly (a Transpose kernel, cheap), and a batched product with
+//   big enough matrices is a loop of 2-D products.
 // - Conv2DBackpropInput (stride 1 only; else the original scalar-loop kernel): the input gradient is
 //   a forward conv of dy with the 180-degree rotated kernel, in/out channels swapped.
 import { tf } from './tf.ts';
@@ -19,6 +23,8 @@ interface Info {
 interface Backend {
   disposeData(dataId: object, force?: boolean): boolean;
   incRef(dataId: object): void;
+  makeOutput(shape: number[], dtype: string): Info;
+  typedArrayFromHeap(info: Info): Float32Array;
 }
 type KFunc = (args: { inputs: Record<string, Info>; backend: Backend; attrs?: Record<string, unknown> }) => Info;
 
@@ -124,12 +130,66 @@ const identity: KFunc = (args) => {
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 };
 
+let originalBatchMatMul: KFunc | undefined;
+const size = (shape: number[]): number => shape.reduce((a, d) => a * d, 1);
+/** Batches of at least this many multiply-adds per 2-D product go through the loop. */
+const LOOP_MIN_MACS = 100_000;
+
+const batchMatMul: KFunc = (args) => {
+  const { inputs, backend, attrs = {} } = args;
+  const { a, b } = inputs as { a: Info; b: Info };
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') return originalBatchMatMul!(args);
+  const swapLast = (t: Info): Info => {
+    const r = t.shape.length;
+    const perm = [...Array(r).keys()];
+    [perm[r - 2], perm[r - 1]] = [perm[r - 1]!, perm[r - 2]!];
+    return kernel('Transpose')({ inputs: { x: t }, backend, attrs: { perm } });
+  };
+  const temps: Info[] = [];
+  let A = a;
+  let Bm = b;
+  if (attrs['transposeA'] === true) temps.push((A = swapLast(a)));
+  if (attrs['transposeB'] === true) temps.push((Bm = swapLast(b)));
+  const [M, K] = A.shape.slice(-2) as [number, number];
+  const N = Bm.shape[Bm.shape.length - 1]!;
+  const batchA = size(A.shape.slice(0, -2));
+  const batchB = size(Bm.shape.slice(0, -2));
+  let out: Info;
+  const sameBatch = batchA === batchB && A.shape.length === Bm.shape.length && A.shape.slice(0, -2).every((d, i) => d === Bm.shape[i]);
+  if (batchA > 1 && sameBatch && M * K * N >= LOOP_MIN_MACS) {
+    // Loop of 2-D products; slices and results are copied through the heap (views re-read after
+    // every allocation: the wasm memory may grow and detach them).
+    out = backend.makeOutput([...A.shape.slice(0, -2), M, N], 'float32');
+    for (let i = 0; i < batchA; i++) {
+      const ai = backend.makeOutput([M, K], 'float32');
+      const bi = backend.makeOutput([K, N], 'float32');
+      backend.typedArrayFromHeap(ai).set(backend.typedArrayFromHeap(A).subarray(i * M * K, (i + 1) * M * K));
+      backend.typedArrayFromHeap(bi).set(backend.typedArrayFromHeap(Bm).subarray(i * K * N, (i + 1) * K * N));
+      const ci = originalBatchMatMul!({ inputs: { a: ai, b: bi }, backend, attrs: { transposeA: false, transposeB: false } });
+      backend.typedArrayFromHeap(out).set(backend.typedArrayFromHeap(ci), i * M * N);
+      backend.disposeData(ai.dataId);
+      backend.disposeData(bi.dataId);
+      backend.disposeData(ci.dataId);
+    }
+  } else {
+    out = originalBatchMatMul!({ inputs: { a: A, b: Bm }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } });
+  }
+  for (const t of temps) backend.disposeData(t.dataId);
+  return out;
+};
+
 /** Registers the kernels for the wasm backend (idempotent). Call before training on wasm. */
 export function installWasmKernels(): void {
   if (installed) return;
   installed = true;
   if (!tf.getKernel('Conv2DBackpropFilter', 'wasm')) {
     tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2DBackpropFilter as unknown as tf.KernelFunc });
+  }
+  const bmm = tf.getKernel('BatchMatMul', 'wasm');
+  if (bmm) {
+    originalBatchMatMul = bmm.kernelFunc as unknown as KFunc;
+    tf.unregisterKernel('BatchMatMul', 'wasm');
+    tf.registerKernel({ ...bmm, kernelFunc: batchMatMul as unknown as tf.KernelFunc });
   }
   const id = tf.getKernel('Identity', 'wasm');
   if (id) {

@@ -68,6 +68,37 @@ describe('wasm conv2d gradients', () => {
   });
 });
 
+describe('wasm BatchMatMul (explicit transposes, loop over big batches)', () => {
+  const mm: { a: number[]; b: number[]; ta: boolean; tb: boolean }[] = [
+    { a: [7, 5], b: [5, 3], ta: false, tb: false },
+    { a: [5, 7], b: [5, 3], ta: true, tb: false },
+    { a: [7, 5], b: [3, 5], ta: false, tb: true },
+    { a: [5, 7], b: [3, 5], ta: true, tb: true },
+    { a: [2, 3, 60, 50], b: [2, 3, 40, 50], ta: false, tb: true }, // 6 x 120,000 MACs: loop path
+    { a: [2, 3, 50, 60], b: [2, 3, 50, 40], ta: true, tb: false }, // loop path, transposed A
+    { a: [4, 6, 5], b: [4, 6, 3], ta: true, tb: false }, // small batch: stock path
+    { a: [4, 6, 5], b: [5, 3], ta: false, tb: false }, // broadcast batch
+  ];
+  const run = () =>
+    mm.map((c, i) =>
+      tf.tidy(() => {
+        const a = tf.randomNormal(c.a, 0, 1, 'float32', 200 + i);
+        const b = tf.randomNormal(c.b, 0, 1, 'float32', 300 + i);
+        return tf.matMul(a, b, c.ta, c.tb).dataSync() as Float32Array;
+      }),
+    );
+  it('matches the cpu backend', async () => {
+    await selectBackend('cpu');
+    const ref = run();
+    await selectBackend('wasm');
+    const got = run();
+    got.forEach((g, i) => {
+      expect(g.length, `case ${i}`).toBe(ref[i]!.length);
+      expect(maxRelErr(ref[i]!, g), `case ${i}`).toBeLessThan(1e-5);
+    });
+  });
+});
+
 describe('whole-network gradient on wasm', () => {
   it('matches cpu for every trainable weight of a tiny model (training mode, dropout on)', async () => {
     const cfg: ModelConfig = {
