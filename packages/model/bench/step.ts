@@ -43,8 +43,11 @@ const t0 = performance.now();
 step(); // warm-up (kernel setup, XNNPACK operator creation)
 const warm = (performance.now() - t0) / 1000;
 const t1 = performance.now();
+const c1 = process.cpuUsage();
 for (let i = 0; i < steps; i++) step();
 const secs = (performance.now() - t1) / 1000;
+const cpu = process.cpuUsage(c1);
+const cpuSecs = (cpu.user + cpu.system) / 1e6; // this process's CPU time: less sensitive to other load
 console.log(
   JSON.stringify({
     impl: 'tfjs',
@@ -57,6 +60,7 @@ console.log(
     steps,
     warmupS: +warm.toFixed(2),
     samplesPerSec: +((batch * steps) / secs).toFixed(2),
+    samplesPerCpuSec: +((batch * steps) / cpuSecs).toFixed(2),
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
   }),
 );

@@ -3,6 +3,7 @@
 import { tf } from './tf.ts';
 import {
   BatchNorm,
+  Conv2D,
   Pool2D,
   LayerNorm,
   CrossAttention,
@@ -55,7 +56,7 @@ export function buildModel(cfg: ModelConfig, input: InputShape, seed: number): t
   let k = 0;
   const nextSeed = (): number => (Math.abs(Math.trunc(seed)) % 100_000) * 1000 + 17 * k++;
   const conv = (name: string, filters: number, size: number): tf.layers.Layer =>
-    tf.layers.conv2d({ name, filters, kernelSize: size, padding: 'same', useBias: false, kernelInitializer: torchInit(nextSeed()) });
+    new Conv2D({ name, filters, kernelSize: size, padding: 'same', useBias: false, kernelInitializer: torchInit(nextSeed()) });
   const dense = (name: string, units: number, activation?: 'relu' | 'softmax'): tf.layers.Layer =>
     tf.layers.dense({ name, units, activation, kernelInitializer: torchInit(nextSeed()) });
   const drop = (name: string, rate: number): tf.layers.Layer => new SeededDropout({ name, rate, seed: nextSeed() });

@@ -12,7 +12,7 @@ export {
   type InputShape,
   type LayerSummary,
 } from './core.ts';
-export { Standardize, SeededDropout, BatchNorm, LayerNorm, Pool2D, MultiHeadSelfAttention, PositionalEncoding, CrossAttention, sinusoidalTable } from './layers.ts';
+export { Standardize, SeededDropout, Conv2D, BatchNorm, LayerNorm, Pool2D, MultiHeadSelfAttention, PositionalEncoding, CrossAttention, sinusoidalTable } from './layers.ts';
 export { saveModel, loadModel, MODEL_JSON, WEIGHTS_BIN } from './io.ts';
 export { selectBackend, wasmPaths, BackendError, BACKENDS, type BackendName, type BackendChoice } from './backend.ts';
 export { installWasmKernels } from './wasm-kernels.ts';

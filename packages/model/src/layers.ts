@@ -443,6 +443,38 @@ export class Pool2D extends tf.layers.Layer {
   }
 }
 
-for (const c of [Standardize, SeededDropout, MultiHeadSelfAttention, PositionalEncoding, CrossAttention, BatchNorm, LayerNorm, Pool2D]) {
+interface ConvFields {
+  kernel: tf.LayerVariable;
+  bias: tf.LayerVariable | null;
+  activation: { getClassName(): string };
+  strides: [number, number];
+  padding: 'same' | 'valid';
+  dataFormat: string;
+  dilationRate: [number, number];
+}
+// tfjs-layers' own Conv2D class, taken from the serialization registry before ours replaces it.
+const StockConv2D = tf.serialization.SerializationMap.getMap().classNameMap['Conv2D']![0] as unknown as new (
+  args: Record<string, unknown>,
+) => tf.layers.Layer;
+
+/**
+ * tfjs-layers' Conv2D with the same class name and config (model.json is unchanged and loads as
+ * the stock class in any tfjs runtime). Without bias and activation (every conv here: BN
+ * follows) it calls tf.conv2d instead of tf.fused.conv2d: the fused op's custom gradient always
+ * computes the input gradient, wasted on the convs that read the spectrogram (a Conv2DBackpropInput
+ * over the whole first-block resolution per step); tf.conv2d's gradient is computed per input on demand.
+ */
+export class Conv2D extends StockConv2D {
+  static className = 'Conv2D';
+  override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor {
+    const c = this as unknown as ConvFields;
+    if (c.bias != null || c.activation.getClassName() !== 'linear' || c.dataFormat !== 'channelsLast') {
+      return super.call(inputs, kwargs) as Tensor;
+    }
+    return tf.tidy(() => tf.conv2d(one(inputs) as tf.Tensor4D, c.kernel.read() as tf.Tensor4D, c.strides, c.padding, 'NHWC', c.dilationRate));
+  }
+}
+
+for (const c of [Standardize, SeededDropout, MultiHeadSelfAttention, PositionalEncoding, CrossAttention, BatchNorm, LayerNorm, Pool2D, Conv2D]) {
   tf.serialization.registerClass(c as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
 }

@@ -16,6 +16,7 @@ import {
   setScaler,
   modelConfigFrom,
   runModelStage,
+  Conv2D,
   type ModelConfig,
 } from '../src/index.ts';
 
@@ -125,6 +126,10 @@ describe('saveModel / loadModel', () => {
     await saveModel(m2, join(dir, 'rt2'));
     expect(readFileSync(join(dir, 'rt2', 'weights.bin')).equals(readFileSync(join(dir, 'rt', 'weights.bin')))).toBe(true);
     expect(readFileSync(join(dir, 'rt2', 'model.json'), 'utf8')).toBe(readFileSync(join(dir, 'rt', 'model.json'), 'utf8'));
+    // Convs are saved under tfjs's own class name and load as our (gradient-lean) subclass.
+    const json = JSON.parse(readFileSync(join(dir, 'rt', 'model.json'), 'utf8')) as { modelTopology: unknown };
+    expect(JSON.stringify(json.modelTopology)).toContain('"class_name":"Conv2D"');
+    expect(m2.getLayer('block1_conv1')).toBeInstanceOf(Conv2D);
   });
   it('names the file when the model is missing', async () => {
     await expect(loadModel(join(dir, 'nope'))).rejects.toThrow(/nope\/model\.json/);
