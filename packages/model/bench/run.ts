@@ -30,7 +30,8 @@ function run(label: string, cmd: string, args: string[], timeoutS: number): Row 
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutS * 1000, cwd: here, maxBuffer: 1 << 24 });
   const line = (r.stdout ?? '').trim().split('\n').reverse().find((l) => l.startsWith('{'));
   if (r.status !== 0 || !line) {
-    const why = r.error ? String(r.error.message) : (r.stderr ?? '').trim().split('\n').slice(-2).join(' | ');
+    const errLines = (r.stderr ?? '').split('\n').filter((l) => /Error/.test(l) && l.length < 300);
+    const why = r.error ? String(r.error.message) : (errLines.at(-1) ?? (r.stderr ?? '').trim().split('\n').slice(-2).join(' | '));
     process.stdout.write(`failed (exit ${r.status ?? r.signal}): ${why.slice(0, 300)}\n`);
     rows.push({ case: label, error: why.slice(0, 300) });
     return undefined;
