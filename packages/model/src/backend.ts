@@ -1,6 +1,7 @@
 // Backend selection: `auto` takes the first of tfjs-node-gpu (CUDA), tfjs-node, webgpu (Dawn via
 // the `webgpu` npm package), wasm, cpu that loads, and says why the others did not. An explicit
 // name that cannot load is an error, never a silent fallback.
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { tf } from './tf.ts';
@@ -26,7 +27,27 @@ export interface BackendChoice {
 }
 
 const require = createRequire(import.meta.url);
-const message = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
+const message = (e: unknown): string => {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return 'not installed (optional dependency)';
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
+};
+
+/**
+ * On Linux a GPU shows up as /dev/nvidia* or /dev/dri/*. Without either, loading Dawn only prints
+ * native "Couldn't load Vulkan" warnings before finding no adapter, so webgpu is skipped early.
+ */
+function linuxHasNoGpuDevice(): boolean {
+  if (process.platform !== 'linux') return false;
+  const dev = (dir: string, prefix: string): boolean => {
+    try {
+      return readdirSync(dir).some((f) => f.startsWith(prefix));
+    } catch {
+      return false;
+    }
+  };
+  return !dev('/dev', 'nvidia') && !(existsSync('/dev/dri') && dev('/dev/dri', 'renderD'));
+}
 
 /** Imports an optional module by name; a variable so bundlers/tsc do not require it to exist. */
 async function importOptional(name: string): Promise<unknown> {
@@ -60,6 +81,7 @@ const loaders: Record<Exclude<BackendName, 'auto'>, (details: Record<string, unk
   webgpu: async () => {
     const g = globalThis as unknown as { navigator?: { gpu?: unknown } };
     if (!g.navigator?.gpu) {
+      if (linuxHasNoGpuDevice()) throw new Error('no GPU device (/dev/nvidia*, /dev/dri/renderD*)');
       const dawn = (await importOptional('webgpu')) as { create: (o: string[]) => unknown; globals: object };
       Object.assign(globalThis, dawn.globals);
       const gpu = dawn.create([]);
