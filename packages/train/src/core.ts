@@ -1,7 +1,7 @@
 // Pure(ish) training core: SGD with PyTorch weight-decay semantics, early stopping, the seeded
 // epoch loop and its checkpoint state. No file system access here: the stage (stage.ts) loads
 // data, writes checkpoints and outputs through the callbacks below.
-import { tf } from '@ser/model';
+import { batchGrads, tf } from '@ser/model';
 // Types only from tfjs itself (erased at runtime): the one runtime instance is @ser/model's `tf`.
 import type { LayersModel, Scalar, Tensor, Variable } from '@tensorflow/tfjs';
 
@@ -185,6 +185,10 @@ export interface TrainConfig extends SgdConfig {
   /** Batches per epoch (null: all rows). With a limit, epoch e trains on the first
    * stepsPerEpoch * batchSize rows of its seeded permutation: a different subset each epoch. */
   stepsPerEpoch?: number | null;
+  /** Rows per forward/backward pass (null: the whole batch). Smaller passes bound memory (the
+   * paper-size model at batch 16 overflows wasm's 4 GiB heap); gradients are averaged exactly,
+   * but BatchNorm then normalises each pass with its own statistics. */
+  microBatch?: number | null;
 }
 
 export interface HistoryRow {
@@ -214,7 +218,7 @@ export interface EpochReport extends HistoryRow {
 
 export interface TrainHooks {
   /** Before epoch `epoch` (0-based) starts; e.g. set seeded dropout counters to epoch * batches. */
-  beforeEpoch?: (epoch: number, batchesPerEpoch: number) => void;
+  beforeEpoch?: (epoch: number, forwardPassesPerEpoch: number) => void;
   /** After each training batch of the current epoch. */
   onBatch?: (epoch: number, done: number, total: number) => void;
 }
@@ -275,7 +279,12 @@ export async function train(
       const t0 = performance.now();
       const rows = cfg.stepsPerEpoch ? Math.min(trainSet.count, cfg.stepsPerEpoch * cfg.batchSize) : trainSet.count;
       const batches = Math.ceil(rows / cfg.batchSize);
-      hooks.beforeEpoch?.(epoch, batches);
+      const mb = cfg.microBatch ?? cfg.batchSize;
+      // Forward passes per epoch: each consumes one dropout step, so the epoch's first step is
+      // epoch * passes whether or not the run resumed.
+      let passes = 0;
+      for (let s = 0; s < rows; s += cfg.batchSize) passes += Math.ceil((Math.min(rows, s + cfg.batchSize) - s) / mb);
+      hooks.beforeEpoch?.(epoch, passes);
       const order = permutation(trainSet.count, mulberry32(epochSeed(cfg.seed, epoch, 0)));
       let lossSum = 0;
       let correct = 0;
@@ -283,16 +292,17 @@ export async function train(
         for (let s = 0; s < rows; s += cfg.batchSize) {
           const e = Math.min(rows, s + cfg.batchSize);
           const { x, y } = gatherBatch(trainSet, order, s, e, shape);
-          let probsData: Float32Array | null = null;
-          const { value, grads } = tf.variableGrads(() => {
-            const p = model.apply(x, { training: true }) as Tensor;
-            probsData = p.dataSync() as Float32Array;
-            return crossEntropy(p, y, p.shape[1]!) as Scalar;
-          }, params);
+          const { value, grads, probs: probsData } = batchGrads(
+            model,
+            x,
+            (p, from, to) => crossEntropy(p, y.subarray(from, to), p.shape[1]!) as Scalar,
+            params,
+            cfg.microBatch ?? undefined,
+          );
           sgdStep(params, params.map((p) => grads[p.name]!), buffers, cfg);
           lossSum += value.dataSync()[0]! * (e - s);
-          const C = probsData!.length / (e - s);
-          for (let i = 0; i < e - s; i++) if (argmax(probsData!, i * C, C) === y[i]) correct++;
+          const C = probsData.length / (e - s);
+          for (let i = 0; i < e - s; i++) if (argmax(probsData, i * C, C) === y[i]) correct++;
           value.dispose();
           tf.dispose(grads);
           x.dispose();

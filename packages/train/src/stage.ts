@@ -36,6 +36,7 @@ export function trainParamsFrom(p: Params): TrainParams {
     patience: getParam(p, 'train.patience', num({ min: 1, integer: true })),
     evalBatchSize: getParam(p, 'train.eval_batch_size', num({ min: 1, integer: true })),
     stepsPerEpoch: getParam(p, 'train.steps_per_epoch', nullable(num({ min: 1, integer: true }))),
+    microBatch: getParam(p, 'train.micro_batch', nullable(num({ min: 1, integer: true }))),
     seed: getParam(p, 'seed', num({ integer: true })),
   };
 }
@@ -182,7 +183,7 @@ export async function runTrainStage(a: TrainStageArgs): Promise<{ metrics: Recor
     );
   };
   const { state, samplesPerSec } = await train(model, trainSet, valSet, cfg, resume, onEpoch, {
-    beforeEpoch: (epoch, batches) => setDropoutStep(model, epoch * batches),
+    beforeEpoch: (epoch, passes) => setDropoutStep(model, epoch * passes),
     onBatch: (epoch, done, total) => progress(done, total, `epoch ${epoch + 1} batches`),
   });
   if (state.bestWeights.length === 0) throw new Error('training produced no epoch');

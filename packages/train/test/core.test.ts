@@ -1,7 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
-// The core needs only `tf` from @ser/model: plain tfjs on the cpu backend keeps these tests
-// independent of the model package's layers and backends.
-vi.mock('@ser/model', async () => ({ tf: await import('@tensorflow/tfjs') }));
+// The core needs only `tf` and `batchGrads` from @ser/model: plain tfjs on the cpu backend keeps
+// these tests independent of the model package's layers and backends.
+vi.mock('@ser/model', async () => ({
+  tf: await import('@tensorflow/tfjs'),
+  batchGrads: (await import('../../model/src/step.ts')).batchGrads,
+}));
 const { tf } = await import('@ser/model');
 import {
   decodeState,
@@ -141,6 +144,28 @@ describe('steps per epoch', () => {
     });
     expect(calls).toEqual([[0, 1, 2], [0, 2, 2], [1, 1, 2], [1, 2, 2]]);
     expect(seen).toEqual([1, 1]);
+  });
+});
+
+describe('micro-batches', () => {
+  it('give the same weights as whole batches for a model without BatchNorm or dropout', async () => {
+    const n = 20;
+    const ds: Dataset = { x: Float32Array.from({ length: n * 3 }, (_, i) => Math.cos(i * 0.7)), y: Int32Array.from({ length: n }, (_, i) => i % 3), count: n, rowSize: 3 };
+    const make = () => {
+      const m = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 3, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) })] });
+      return m;
+    };
+    const cfg: TrainConfig = { lr: 0.1, momentum: 0.8, weightDecay: 1e-3, batchSize: 8, maxEpochs: 2, patience: 5, seed: 2, evalBatchSize: 8 };
+    const whole = make();
+    await train(whole, ds, ds, cfg, null, () => {});
+    const micro = make();
+    const passes: number[] = [];
+    await train(micro, ds, ds, { ...cfg, microBatch: 3 }, null, () => {}, { beforeEpoch: (_e, p) => void passes.push(p) });
+    // 20 rows in batches of 8, 8, 4 -> passes of 3 rows: 3 + 3 + 2 = 8 per epoch.
+    expect(passes).toEqual([8, 8]);
+    const a = whole.getWeights().map((w) => Array.from(w.dataSync()));
+    const b = micro.getWeights().map((w) => Array.from(w.dataSync()));
+    a.forEach((w, i) => w.forEach((v, j) => expect(b[i]![j]!).toBeCloseTo(v, 5)));
   });
 });
 
