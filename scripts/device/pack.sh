@@ -52,7 +52,7 @@ rm "$work/runtime.tar"
 rm -rf "$out"; mkdir -p "$out"
 mv "$work"/runtime.* "$out"/
 echo "payload:"
-ls -l "$work/payload" "$work/payload/debs" | awk 'NF>5 {printf "  %-45s %8.2f MiB\n", $NF, $5/1048576}'
+ls -l "$work/payload" "$work/payload/debs" | awk 'NF>5 && $1 !~ /^d/ {printf "  %-45s %8.2f MiB\n", $NF, $5/1048576}'
 rm -rf "$work"
 echo "parts in $out:"
 ls -l "$out" | awk 'NF>5 {printf "  %-30s %8.2f MiB\n", $NF, $5/1048576}'

@@ -33,7 +33,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ ${#modes[@]} -gt 0 ] || { echo "remote.sh: no mode given" >&2; exit 2; }
+exec 3>&1 4>&2
 exec > >(tee -a "$OUT/remote.log") 2>&1
+tee_pid=$!
 say() { echo "[remote $(date -u +%H:%M:%S)] $*"; }
 
 unxz_to() { # unxz_to SRC DST: xz, else python3's lzma
@@ -135,4 +137,7 @@ for m in "${modes[@]}"; do
   say "== $m: exit $rc in $(( $(date +%s) - t0 )) s"
   [ $rc -eq 0 ] || status=$rc
 done
+# Let tee write the end of the log before the device tool collects $OUT.
+exec 1>&3 2>&4
+wait "$tee_pid" 2>/dev/null
 exit $status
