@@ -54,11 +54,16 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   for (const seed of seeds) {
     writeFileSync(`${root}params.gpu.yaml`, overlayYaml({ dataDir, seed, backend, ...(maxEpochs !== undefined ? { maxEpochs } : {}) }));
     const t0 = Date.now();
-    const r = spawnSync(`${root}node_modules/.bin/ser-pipeline`, ['repro', '--profile', 'gpu'], { cwd: root, stdio: 'inherit', ...(timeoutS ? { timeout: timeoutS * 1000 } : {}) });
+    // coreutils `timeout` signals its whole process group, so the stage processes (ser-train) stop
+    // too and cannot hold the GPU during the next seed; exit 124 = timed out.
+    const bin = `${root}node_modules/.bin/ser-pipeline`;
+    const r = timeoutS
+      ? spawnSync('timeout', ['-k', '10', String(timeoutS), bin, 'repro', '--profile', 'gpu'], { cwd: root, stdio: 'inherit' })
+      : spawnSync(bin, ['repro', '--profile', 'gpu'], { cwd: root, stdio: 'inherit' });
     const wallS = +((Date.now() - t0) / 1000).toFixed(1);
     const metricsFile = `${root}artifacts/gpu/evaluate/metrics.json`;
     if (r.status !== 0 || !existsSync(metricsFile)) {
-      runs.push({ seed, wallS, error: r.error?.message ?? `ser-pipeline exit ${r.status ?? r.signal}` });
+      runs.push({ seed, wallS, error: r.error?.message ?? (r.status === 124 ? `timed out after ${timeoutS} s` : `ser-pipeline exit ${r.status ?? r.signal}`) });
     } else {
       const m = JSON.parse(readFileSync(metricsFile, 'utf8')) as Record<string, unknown>;
       if (m['seed'] !== undefined && m['seed'] !== seed) throw new Error(`paper: ${metricsFile} is for seed ${String(m['seed'])}, not ${seed}`);
