@@ -1,32 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { cleanup, count, workspace, type Ws } from './helpers.ts';
-
-// Two independent stages with one params key each, and a downstream stage reading both.
-const PIPE = `stages:
-  a:
-    cmd: ${count('a')}; mkdir -p out && echo "x=\${p.x}" > out/a.txt
-    params: [p.x]
-    outs: [out/a.txt]
-  b:
-    cmd: ${count('b')}; mkdir -p out && cat data/in.txt > out/b.txt && echo "y=\${p.y}" >> out/b.txt
-    deps: [data/in.txt]
-    params: [p.y]
-    outs: [out/b.txt]
-  c:
-    cmd: ${count('c')}; cat out/a.txt out/b.txt > out/c.txt
-    deps: [out/a.txt, out/b.txt]
-    outs: [out/c.txt]
-`;
+import { cleanup, threeStageWorkspace, type Ws } from './helpers.ts';
 
 let ws: Ws;
 afterEach(() => cleanup(ws));
 
 function setup() {
-  ws = workspace({ 'pipeline.yaml': PIPE, 'params.yaml': 'p:\n  x: 1\n  y: 1\n', 'data/in.txt': 'hello\n' });
-  const r = ws.cli('repro');
-  expect(r.code, r.err).toBe(0);
-  expect([ws.runs('a'), ws.runs('b'), ws.runs('c')]).toEqual([1, 1, 1]);
+  ws = threeStageWorkspace(expect);
   return ws;
 }
 

@@ -72,3 +72,32 @@ export function collect(child: ReturnType<typeof spawn>): Promise<{ code: number
   child.stderr!.on('data', (d) => (err += d));
   return new Promise((r) => child.on('close', (code) => r({ code: code ?? -1, out, err })));
 }
+
+// Two independent stages with one params key each, and a downstream stage reading both.
+export const THREE_STAGES = `stages:
+  a:
+    cmd: ${count('a')}; mkdir -p out && echo "x=\${p.x}" > out/a.txt
+    params: [p.x]
+    outs: [out/a.txt]
+  b:
+    cmd: ${count('b')}; mkdir -p out && cat data/in.txt > out/b.txt && echo "y=\${p.y}" >> out/b.txt
+    deps: [data/in.txt]
+    params: [p.y]
+    outs: [out/b.txt]
+  c:
+    cmd: ${count('c')}; cat out/a.txt out/b.txt > out/c.txt
+    deps: [out/a.txt, out/b.txt]
+    outs: [out/c.txt]
+`;
+
+/**
+ * A workspace with THREE_STAGES (params p.x = 1, p.y = 1) after one repro that ran each stage once.
+ * `expect` comes from the caller so this file stays free of test-runner imports.
+ */
+export function threeStageWorkspace(expect: (v: unknown, msg?: string) => { toBe(v: unknown): void; toEqual(v: unknown): void }): Ws {
+  const ws = workspace({ 'pipeline.yaml': THREE_STAGES, 'params.yaml': 'p:\n  x: 1\n  y: 1\n', 'data/in.txt': 'hello\n' });
+  const r = ws.cli('repro');
+  expect(r.code, r.err).toBe(0);
+  expect([ws.runs('a'), ws.runs('b'), ws.runs('c')]).toEqual([1, 1, 1]);
+  return ws;
+}
