@@ -19,6 +19,8 @@ export interface Stage {
   /** Interpolated command (workspace paths, before staging rewrite). */
   cmd: string;
   deps: string[];
+  /** dep -> its pipeline.yaml template, for deps written with `${...}` (error messages name it). */
+  depTemplates: Record<string, string>;
   /** Dotted params keys. */
   params: string[];
   outs: string[];
@@ -289,11 +291,20 @@ function buildStage(name: string, def: JsonObject, ctx: Ctx, profile: string): S
     });
   };
   const cmd = interpString(String(def.cmd), c).trim();
+  const deps = list('deps');
+  const rawDeps = Array.isArray(def.deps) ? def.deps : def.deps === undefined ? [] : [def.deps];
+  const depTemplates: Record<string, string> = {};
+  if (rawDeps.length === deps.length) {
+    rawDeps.forEach((r, i) => {
+      if (typeof r === 'string' && r.includes('${')) depTemplates[deps[i]!] = r;
+    });
+  }
   return {
     name,
     desc: def.desc === undefined ? undefined : interpString(String(def.desc), c),
     cmd,
-    deps: list('deps'),
+    deps,
+    depTemplates,
     params: list('params'),
     outs: list('outs'),
     metrics: list('metrics'),

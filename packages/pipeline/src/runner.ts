@@ -200,7 +200,8 @@ async function runSelected(p: Pipeline, g: Graph, selected: string[], o: ReproOp
     const s = p.byName.get(n)!;
     for (const d of s.deps) {
       if (!producerOf(p, d) && hasher.hashPath(d) === undefined) {
-        throw new PipelineError(located(p.file, s.line, s.name, `dep '${d}' does not exist and no stage produces it`));
+        const from = s.depTemplates[d] ? ` (${s.depTemplates[d]}: check that value)` : '';
+        throw new PipelineError(located(p.file, s.line, s.name, `dep '${d}'${from} does not exist and no stage produces it`));
       }
     }
   }

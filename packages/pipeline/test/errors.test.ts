@@ -62,6 +62,11 @@ describe('pipeline.yaml errors name file, line and stage', () => {
     expect(err).toContain("pipeline.yaml:2: stage 'a': dep 'in.txt' does not exist and no stage produces it");
   });
 
+  it('a missing dep written with ${...} names the template, so the user knows which param to fix', () => {
+    const err = fails('stages:\n  a:\n    cmd: cp ${data.dir}/in.txt x\n    deps: ["${data.dir}"]\n    outs: [x]\n', 'data:\n  dir: nowhere\n', 'repro');
+    expect(err).toContain("stage 'a': dep 'nowhere' (${data.dir}: check that value) does not exist and no stage produces it");
+  });
+
   it('foreach and vars templating expand stages', () => {
     ws = workspace({
       'pipeline.yaml': `vars:
