@@ -1,17 +1,14 @@
 // Where a training step's time goes: per-kernel time and count (summed over a few steps after a
 // warm-up), from tf.profile. Prints a table sorted by time.
 // Usage: tsx bench/profile.ts [backend=wasm] [demo|paper] [batch=16] [steps=3] [top=30]
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
-import { deepMerge } from '@ser/stage-kit';
+import { fileURLToPath } from 'node:url';
+import { loadStageParams } from '@ser/stage-kit';
 import { tf, buildModel, selectBackend, modelConfigFrom, inputShapeFrom, type BackendName } from '../src/index.ts';
 
 const [backend = 'wasm', size = 'demo', batchArg = '16', stepsArg = '3', topArg = '30'] = process.argv.slice(2);
 const batch = Number(batchArg);
 const steps = Number(stepsArg);
-const root = new URL('../../../', import.meta.url);
-let params = parse(readFileSync(new URL('params.yaml', root), 'utf8'));
-if (size === 'demo') params = deepMerge(params, parse(readFileSync(new URL('params.demo.yaml', root), 'utf8')));
+const params = loadStageParams({ cwd: fileURLToPath(new URL('../../../', import.meta.url)), argv: size === 'demo' ? ['--profile', 'demo'] : [], env: {} });
 
 await selectBackend(backend as BackendName);
 const input = inputShapeFrom(params);

@@ -4,10 +4,9 @@
 // Usage: npm run bench -w packages/model [-- --quick] [-- --cpu-paper]
 //   --quick: demo size only; --cpu-paper: also the paper size on tfjs cpu (minutes per step).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
-import { deepMerge } from '@ser/stage-kit';
+import { loadStageParams } from '@ser/stage-kit';
 import { modelConfigFrom, inputShapeFrom } from '../src/index.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -16,11 +15,7 @@ const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const batch = 16;
 
-const paramsFor = (size: string) => {
-  let p = parse(readFileSync(`${root}params.yaml`, 'utf8'));
-  if (size === 'demo') p = deepMerge(p, parse(readFileSync(`${root}params.demo.yaml`, 'utf8')));
-  return p;
-};
+const paramsFor = (size: string) => loadStageParams({ cwd: root, argv: size === 'demo' ? ['--profile', 'demo'] : [], env: {} });
 
 type Row = Record<string, unknown>;
 const rows: Row[] = [];

@@ -2,18 +2,15 @@
 // forward + cross-entropy + backward + SGD(momentum 0.8) update on random data, then prints one
 // JSON line. Usage: tsx step.ts <backend> <paper|demo> <batch> <steps> [microBatch]
 // (microBatch: gradients accumulated over passes of that many rows, see batchGrads).
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { fileURLToPath } from 'node:url';
 import { tf, buildModel, batchGrads, countParams, selectBackend, modelConfigFrom, inputShapeFrom, type BackendName } from '../src/index.ts';
-import { deepMerge } from '@ser/stage-kit';
+import { loadStageParams } from '@ser/stage-kit';
 
 const [backend = 'wasm', size = 'demo', batchArg = '16', stepsArg = '3', microArg] = process.argv.slice(2);
 const microBatch = microArg === undefined ? undefined : Number(microArg);
 const batch = Number(batchArg);
 const steps = Number(stepsArg);
-const root = new URL('../../../', import.meta.url);
-let params = parse(readFileSync(new URL('params.yaml', root), 'utf8'));
-if (size === 'demo') params = deepMerge(params, parse(readFileSync(new URL('params.demo.yaml', root), 'utf8')));
+const params = loadStageParams({ cwd: fileURLToPath(new URL('../../../', import.meta.url)), argv: size === 'demo' ? ['--profile', 'demo'] : [], env: {} });
 
 await selectBackend(backend as BackendName);
 const cfg = modelConfigFrom(params);
