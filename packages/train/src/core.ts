@@ -1,9 +1,15 @@
-// Pure(ish) training core: SGD with PyTorch weight-decay semantics, early stopping, the seeded
-// epoch loop and its checkpoint state. No file system access here: the stage (stage.ts) loads
-// data, writes checkpoints and outputs through the callbacks below.
-import { batchGrads, tf } from '@ser/model';
+// Pure(ish) training core: the seeded epoch loop, the loss, early stopping and the checkpoint
+// state. Optimizers and schedules are in optim.ts, input masking in spec-augment.ts. No file
+// system access here: the stage (stage.ts) loads data, writes checkpoints and outputs through
+// the callbacks below.
+import { batchGrads, setDropoutStep, tf } from '@ser/model';
 // Types only from tfjs itself (erased at runtime): the one runtime instance is @ser/model's `tf`.
 import type { LayersModel, Scalar, Tensor, Variable } from '@tensorflow/tfjs';
+import { clipByGlobalNorm, learningRate, Optimizer, type OptimizerConfig, type ScheduleConfig } from './optim.ts';
+import { specAugment, type SpecAugmentConfig } from './spec-augment.ts';
+
+export * from './optim.ts';
+export * from './spec-augment.ts';
 
 // ---------------------------------------------------------------- RNG (per epoch, stateless)
 
@@ -54,33 +60,6 @@ export async function withSeededMathRandom<T>(seed: number, fn: () => Promise<T>
   }
 }
 
-// ---------------------------------------------------------------- SGD (PyTorch semantics)
-
-export interface SgdConfig {
-  lr: number;
-  momentum: number;
-  /** Added to the gradient of EVERY trainable parameter: g += weightDecay * p (torch.optim.SGD). */
-  weightDecay: number;
-}
-
-/**
- * One torch.optim.SGD step (dampening 0, no Nesterov), in place:
- *   d = g + wd * p;  v = mu * v + d  (v starts at 0, which equals torch's v = d on step 1);  p -= lr * v.
- * An L2 term `wd * sum(p^2)` in the loss would add 2 * wd * p instead: twice torch's decay.
- */
-export function sgdStep(params: Variable[], grads: Tensor[], buffers: Variable[], cfg: SgdConfig): void {
-  tf.tidy(() => {
-    for (let i = 0; i < params.length; i++) {
-      const p = params[i]!;
-      const g = grads[i]!;
-      const d = cfg.weightDecay !== 0 ? tf.add(g, tf.mul(p, cfg.weightDecay)) : g;
-      const v = cfg.momentum !== 0 ? tf.add(tf.mul(buffers[i]!, cfg.momentum), d) : d;
-      if (cfg.momentum !== 0) buffers[i]!.assign(v);
-      p.assign(tf.sub(p, tf.mul(v, cfg.lr)));
-    }
-  });
-}
-
 // ---------------------------------------------------------------- early stopping
 
 export interface EarlyStopState {
@@ -113,25 +92,35 @@ export interface Dataset {
   rowSize: number;
 }
 
-/** Gathers rows `idx[start..end)` into a batch tensor of shape [b, ...inputShape]. */
-export function gatherBatch(ds: Dataset, idx: ArrayLike<number>, start: number, end: number, inputShape: number[]) {
+/** Copies rows `idx[start..end)` into one buffer [b * rowSize] with their labels. */
+export function gatherRows(ds: Dataset, idx: ArrayLike<number>, start: number, end: number): { x: Float32Array; y: Int32Array } {
   const b = end - start;
-  const buf = new Float32Array(b * ds.rowSize);
-  const ys = new Int32Array(b);
+  const x = new Float32Array(b * ds.rowSize);
+  const y = new Int32Array(b);
   for (let i = 0; i < b; i++) {
     const r = idx[start + i]!;
-    buf.set(ds.x.subarray(r * ds.rowSize, (r + 1) * ds.rowSize), i * ds.rowSize);
-    ys[i] = ds.y[r]!;
+    x.set(ds.x.subarray(r * ds.rowSize, (r + 1) * ds.rowSize), i * ds.rowSize);
+    y[i] = ds.y[r]!;
   }
-  return { x: tf.tensor(buf, [b, ...inputShape]), y: ys };
+  return { x, y };
 }
 
-/** Mean cross-entropy of softmax probabilities `probs` [b, C] against class indices. */
-export function crossEntropy(probs: Tensor, y: Int32Array, numClasses: number): Tensor {
+/** Gathers rows `idx[start..end)` into a batch tensor of shape [b, ...inputShape]. */
+export function gatherBatch(ds: Dataset, idx: ArrayLike<number>, start: number, end: number, inputShape: number[]) {
+  const { x, y } = gatherRows(ds, idx, start, end);
+  return { x: tf.tensor(x, [end - start, ...inputShape]), y };
+}
+
+/**
+ * Mean cross-entropy of softmax probabilities `probs` [b, C] against class indices, with
+ * torch's label smoothing: the target is (1 - s) * onehot + s / C.
+ */
+export function crossEntropy(probs: Tensor, y: Int32Array, numClasses: number, labelSmoothing = 0): Tensor {
   return tf.tidy(() => {
-    const onehot = tf.oneHot(tf.tensor1d(y, 'int32'), numClasses);
+    let target = tf.oneHot(tf.tensor1d(y, 'int32'), numClasses) as Tensor;
+    if (labelSmoothing > 0) target = tf.add(tf.mul(target, 1 - labelSmoothing), labelSmoothing / numClasses);
     const p = tf.clipByValue(probs, 1e-7, 1);
-    return tf.neg(tf.mean(tf.sum(tf.mul(onehot, tf.log(p)), -1)));
+    return tf.neg(tf.mean(tf.sum(tf.mul(target, tf.log(p)), -1)));
   });
 }
 
@@ -176,7 +165,7 @@ export function argmax(a: ArrayLike<number>, offset: number, n: number): number 
 
 // ---------------------------------------------------------------- the training loop
 
-export interface TrainConfig extends SgdConfig {
+export interface TrainConfig extends OptimizerConfig, ScheduleConfig {
   batchSize: number;
   maxEpochs: number;
   patience: number;
@@ -189,6 +178,74 @@ export interface TrainConfig extends SgdConfig {
    * paper-size model at batch 16 overflows wasm's 4 GiB heap); gradients are averaged exactly,
    * but BatchNorm then normalises each pass with its own statistics. */
   microBatch?: number | null;
+  /** Label smoothing of the training loss (0: none). Validation loss is always plain cross-entropy. */
+  labelSmoothing?: number;
+  /** Masks on the training inputs (null: none); needs `maskFill`. */
+  specAugment?: SpecAugmentConfig | null;
+  /** Clip the global gradient norm to this (null: no clipping). */
+  clipGradNorm?: number | null;
+}
+
+/** The training loss for one batch: (probabilities [b, C], labels) -> mean loss. */
+export function trainingLoss(labelSmoothing = 0): (probs: Tensor, y: Int32Array) => Scalar {
+  return (probs, y) => crossEntropy(probs, y, probs.shape[1]!, labelSmoothing) as Scalar;
+}
+
+/** Forward passes a batch of `rows` rows takes with micro-batches of `microBatch` rows. */
+export const passesPerBatch = (rows: number, microBatch: number | null | undefined): number =>
+  Math.ceil(rows / Math.min(rows, microBatch ?? rows));
+
+/** One batch's result: mean loss over its rows, the training-mode probabilities [rows * C], and
+ * the gradient of each trainable weight in `model.trainableWeights` order (caller disposes). */
+export interface BatchGradients {
+  loss: number;
+  probs: Float32Array;
+  grads: Tensor[];
+}
+
+/**
+ * Computes a batch's gradients at the model's current weights, in training mode: BatchNorm
+ * updates its running statistics once per pass, in pass order. `x` is [rows, ...inputShape]
+ * row-major; `firstPass` is the global index of the batch's first forward pass, the dropout step
+ * its masks are drawn from (pass k uses firstPass + k).
+ */
+export interface GradientSource {
+  compute(x: Float32Array, y: Int32Array, rows: number, firstPass: number): Promise<BatchGradients>;
+  dispose(): Promise<void> | void;
+}
+
+/** The in-process GradientSource: passes of `microBatch` rows, one after the other. */
+export function localGradients(model: LayersModel, cfg: { microBatch?: number | null; labelSmoothing?: number }): GradientSource {
+  const shape = inputShapeOf(model);
+  const params = model.trainableWeights.map((w) => w.read() as Variable);
+  const loss = trainingLoss(cfg.labelSmoothing ?? 0);
+  return {
+    compute: async (xs, y, rows, firstPass) => {
+      setDropoutStep(model, firstPass);
+      const x = tf.tensor(xs, [rows, ...shape]);
+      try {
+        const { value, grads, probs } = batchGrads(model, x, (p, from, to) => loss(p, y.subarray(from, to)), params, cfg.microBatch ?? undefined);
+        const lossValue = value.dataSync()[0]!;
+        value.dispose();
+        return { loss: lossValue, probs, grads: params.map((p) => grads[p.name]!) };
+      } finally {
+        x.dispose();
+      }
+    },
+    dispose: () => {},
+  };
+}
+
+/** Training stopped because the loss is no longer a finite number. */
+export class TrainingDiverged extends Error {
+  override name = 'TrainingDiverged';
+  constructor(
+    readonly epoch: number, // 1-based
+    readonly batch: number, // 1-based
+    readonly loss: number,
+  ) {
+    super(`training diverged: loss ${loss} at epoch ${epoch}, batch ${batch}`);
+  }
 }
 
 export interface HistoryRow {
@@ -197,13 +254,15 @@ export interface HistoryRow {
   acc: number;
   val_loss: number;
   val_acc: number;
+  lr: number; // learning rate of the epoch's last step
 }
 
 /** Everything needed to continue after epoch `epoch` exactly as if never stopped. */
 export interface TrainState {
   epoch: number; // epochs completed
   weights: Float32Array[]; // all model weights (trainable + BN statistics), in model.weights order
-  buffers: Float32Array[]; // momentum buffers, in model.trainableWeights order
+  buffers: Float32Array[]; // optimizer buffers (Optimizer.read())
+  optimizerSteps: number; // optimizer steps taken
   early: EarlyStopState;
   bestWeights: Float32Array[]; // weights at early.bestEpoch
   history: HistoryRow[];
@@ -216,9 +275,11 @@ export interface EpochReport extends HistoryRow {
   improved: boolean;
 }
 
-export interface TrainHooks {
-  /** Before epoch `epoch` (0-based) starts; e.g. set seeded dropout counters to epoch * batches. */
-  beforeEpoch?: (epoch: number, forwardPassesPerEpoch: number) => void;
+export interface TrainOptions {
+  /** Where gradients come from (default: localGradients in this thread). */
+  gradients?: GradientSource;
+  /** The value a masked input cell takes, row shape (the scaler's mean); needed by specAugment. */
+  maskFill?: Float32Array;
   /** After each training batch of the current epoch. */
   onBatch?: (epoch: number, done: number, total: number) => void;
 }
@@ -238,11 +299,18 @@ export function writeWeights(model: LayersModel, values: Float32Array[]): void {
   tf.tidy(() => ws.forEach((w, i) => w.write(tf.tensor(values[i]!, w.shape as number[], 'float32'))));
 }
 
+/** Random streams of an epoch, each from epochSeed(seed, epoch, stream). */
+const STREAM_ORDER = 0;
+const STREAM_DROPOUT = 1; // tfjs's own Math.random draws (layers other than SeededDropout)
+const STREAM_MASKS = 2;
+
 /**
  * Runs epochs `state.epoch .. maxEpochs-1` (a fresh state when `resume` is null), calling
  * `onEpoch` after each with the state to checkpoint. Epoch e shuffles with
- * permutation(seed, e) and draws dropout from Math.random seeded by (seed, e).
+ * permutation(seed, e), masks inputs from (seed, e) and draws dropout from the global pass index.
+ * The learning rate follows the schedule over maxEpochs * batches-per-epoch steps.
  * On return the model holds its final (not best) weights; restore `state.bestWeights` yourself.
+ * Throws TrainingDiverged when a batch loss is not finite.
  */
 export async function train(
   model: LayersModel,
@@ -251,24 +319,33 @@ export async function train(
   cfg: TrainConfig,
   resume: TrainState | null,
   onEpoch: (state: TrainState, report: EpochReport) => Promise<void> | void,
-  hooks: TrainHooks = {},
+  opts: TrainOptions = {},
 ): Promise<TrainResult> {
   const shape = inputShapeOf(model);
   const rowSize = shape.reduce((a, b) => a * b, 1);
   if (trainSet.rowSize !== rowSize || valSet.rowSize !== rowSize)
     throw new Error(`feature row size ${trainSet.rowSize} does not match the model input ${JSON.stringify(shape)}`);
   if (trainSet.count === 0 || valSet.count === 0) throw new Error('train and val splits must not be empty');
+  if (cfg.specAugment && (!opts.maskFill || shape.length !== 2)) throw new Error('specAugment needs maskFill and a [mels, frames] input');
 
   const params = model.trainableWeights.map((w) => w.read() as Variable);
-  const buffers = params.map((p) => tf.variable(tf.zerosLike(p), false));
+  const optimizer = new Optimizer(params, cfg);
+  const gradients = opts.gradients ?? localGradients(model, cfg);
+  const rows = cfg.stepsPerEpoch ? Math.min(trainSet.count, cfg.stepsPerEpoch * cfg.batchSize) : trainSet.count;
+  const batches = Math.ceil(rows / cfg.batchSize);
+  const totalSteps = cfg.maxEpochs * batches;
+  // Forward passes per epoch: each consumes one dropout step, so the epoch's first pass is
+  // epoch * passes whether or not the run resumed.
+  let passesPerEpoch = 0;
+  for (let s = 0; s < rows; s += cfg.batchSize) passesPerEpoch += passesPerBatch(Math.min(rows, s + cfg.batchSize) - s, cfg.microBatch);
+
   let state: TrainState;
   if (resume) {
     writeWeights(model, resume.weights);
-    if (resume.buffers.length !== buffers.length) throw new Error('checkpoint momentum buffers do not match the model');
-    tf.tidy(() => buffers.forEach((b, i) => b.assign(tf.tensor(resume.buffers[i]!, b.shape, 'float32'))));
+    optimizer.load(resume.buffers, resume.optimizerSteps);
     state = resume;
   } else {
-    state = { epoch: 0, weights: [], buffers: [], early: initialEarlyStop(), bestWeights: [], history: [], stopped: false };
+    state = { epoch: 0, weights: [], buffers: [], optimizerSteps: 0, early: initialEarlyStop(), bestWeights: [], history: [], stopped: false };
   }
 
   let samples = 0;
@@ -277,38 +354,34 @@ export async function train(
     while (!state.stopped && state.epoch < cfg.maxEpochs) {
       const epoch = state.epoch;
       const t0 = performance.now();
-      const rows = cfg.stepsPerEpoch ? Math.min(trainSet.count, cfg.stepsPerEpoch * cfg.batchSize) : trainSet.count;
-      const batches = Math.ceil(rows / cfg.batchSize);
-      const mb = cfg.microBatch ?? cfg.batchSize;
-      // Forward passes per epoch: each consumes one dropout step, so the epoch's first step is
-      // epoch * passes whether or not the run resumed.
-      let passes = 0;
-      for (let s = 0; s < rows; s += cfg.batchSize) passes += Math.ceil((Math.min(rows, s + cfg.batchSize) - s) / mb);
-      hooks.beforeEpoch?.(epoch, passes);
-      const order = permutation(trainSet.count, mulberry32(epochSeed(cfg.seed, epoch, 0)));
+      const order = permutation(trainSet.count, mulberry32(epochSeed(cfg.seed, epoch, STREAM_ORDER)));
+      const maskRand = mulberry32(epochSeed(cfg.seed, epoch, STREAM_MASKS));
+      let pass = epoch * passesPerEpoch;
       let lossSum = 0;
       let correct = 0;
-      await withSeededMathRandom(epochSeed(cfg.seed, epoch, 1), async () => {
-        for (let s = 0; s < rows; s += cfg.batchSize) {
+      let lr = cfg.lr;
+      await withSeededMathRandom(epochSeed(cfg.seed, epoch, STREAM_DROPOUT), async () => {
+        for (let s = 0, b = 0; s < rows; s += cfg.batchSize, b++) {
           const e = Math.min(rows, s + cfg.batchSize);
-          const { x, y } = gatherBatch(trainSet, order, s, e, shape);
-          const { value, grads, probs: probsData } = batchGrads(
-            model,
-            x,
-            (p, from, to) => crossEntropy(p, y.subarray(from, to), p.shape[1]!) as Scalar,
-            params,
-            cfg.microBatch ?? undefined,
-          );
-          sgdStep(params, params.map((p) => grads[p.name]!), buffers, cfg);
-          lossSum += value.dataSync()[0]! * (e - s);
-          const C = probsData.length / (e - s);
-          for (let i = 0; i < e - s; i++) if (argmax(probsData, i * C, C) === y[i]) correct++;
-          value.dispose();
-          tf.dispose(grads);
-          x.dispose();
-          hooks.onBatch?.(epoch, Math.ceil(e / cfg.batchSize), batches);
+          const { x, y } = gatherRows(trainSet, order, s, e);
+          if (cfg.specAugment) specAugment(x, e - s, shape[0]!, shape[1]!, opts.maskFill!, cfg.specAugment, maskRand);
+          const out = await gradients.compute(x, y, e - s, pass);
+          pass += passesPerBatch(e - s, cfg.microBatch);
+          if (!Number.isFinite(out.loss)) {
+            tf.dispose(out.grads);
+            throw new TrainingDiverged(epoch + 1, b + 1, out.loss);
+          }
+          lr = learningRate(epoch * batches + b, totalSteps, cfg.lr, cfg);
+          const clipped = cfg.clipGradNorm ? clipByGlobalNorm(out.grads, cfg.clipGradNorm).grads : out.grads;
+          optimizer.step(clipped, lr);
+          if (clipped !== out.grads) tf.dispose(clipped);
+          tf.dispose(out.grads);
+          lossSum += out.loss * (e - s);
+          const C = out.probs.length / (e - s);
+          for (let i = 0; i < e - s; i++) if (argmax(out.probs, i * C, C) === y[i]) correct++;
+          opts.onBatch?.(epoch, b + 1, batches);
           // Let the event loop breathe (signals, progress output) between batches.
-          if (((s / cfg.batchSize) | 0) % 16 === 15) await new Promise((r) => setImmediate(r));
+          if (b % 16 === 15) await new Promise((r) => setImmediate(r));
         }
       });
       const trainSecs = (performance.now() - t0) / 1000;
@@ -321,11 +394,13 @@ export async function train(
         acc: correct / rows,
         val_loss: val.loss,
         val_acc: val.acc,
+        lr,
       };
       state = {
         epoch: epoch + 1,
         weights,
-        buffers: buffers.map((b) => Float32Array.from(b.dataSync() as Float32Array)),
+        buffers: optimizer.read(),
+        optimizerSteps: optimizer.steps,
         early: upd.state,
         bestWeights: upd.improved ? weights : state.bestWeights,
         history: [...state.history, row],
@@ -337,7 +412,8 @@ export async function train(
       await onEpoch(state, { ...row, samplesPerSec: rows / trainSecs, seconds: secs, improved: upd.improved });
     }
   } finally {
-    buffers.forEach((b) => b.dispose());
+    optimizer.dispose();
+    if (!opts.gradients) await gradients.dispose();
   }
   return { state, samplesPerSec: seconds > 0 ? samples / seconds : 0 };
 }
@@ -349,12 +425,15 @@ export async function train(
  * weights/buffers/bestWeights back to back (little-endian). `key` ties the checkpoint to the
  * params and initial model that made it; a checkpoint with another key is ignored.
  */
+const CHECKPOINT_FORMAT = 'ser-train-checkpoint/2';
+
 export function encodeState(state: TrainState, key: string): Uint8Array {
   const arrays = [...state.weights, ...state.buffers, ...state.bestWeights];
   const header = {
-    format: 'ser-train-checkpoint/1',
+    format: CHECKPOINT_FORMAT,
     key,
     epoch: state.epoch,
+    optimizerSteps: state.optimizerSteps,
     early: { ...state.early, bestLoss: Number.isFinite(state.early.bestLoss) ? state.early.bestLoss : null },
     history: state.history,
     stopped: state.stopped,
@@ -386,7 +465,7 @@ export function decodeState(bytes: Uint8Array, key: string): TrainState | null {
   } catch {
     return null;
   }
-  if (h?.format !== 'ser-train-checkpoint/1' || h.key !== key) return null;
+  if (h?.format !== CHECKPOINT_FORMAT || h.key !== key) return null;
   const lengths: number[] = h.lengths;
   const total = lengths.reduce((a, b) => a + b, 0);
   if (bytes.length !== 4 + n + total * 4) return null;
@@ -401,13 +480,14 @@ export function decodeState(bytes: Uint8Array, key: string): TrainState | null {
   const [nw, nb] = h.counts as number[];
   return {
     epoch: h.epoch,
+    optimizerSteps: h.optimizerSteps,
     weights: arrays.slice(0, nw),
     buffers: arrays.slice(nw, nw! + nb!),
     bestWeights: arrays.slice(nw! + nb!),
     early: { ...h.early, bestLoss: h.early.bestLoss ?? Infinity },
     // JSON has no NaN: a diverged epoch's null comes back as NaN.
     history: (h.history as HistoryRow[]).map((r) => ({
-      epoch: r.epoch, loss: r.loss ?? NaN, acc: r.acc ?? NaN, val_loss: r.val_loss ?? NaN, val_acc: r.val_acc ?? NaN,
+      epoch: r.epoch, loss: r.loss ?? NaN, acc: r.acc ?? NaN, val_loss: r.val_loss ?? NaN, val_acc: r.val_acc ?? NaN, lr: r.lr,
     })),
     stopped: h.stopped,
   };

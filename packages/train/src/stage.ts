@@ -4,39 +4,78 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { countParams, EMOTIONS, loadModel, saveModel, selectBackend, setDropoutStep, setScaler, tf } from '@ser/model';
+import { countParams, EMOTIONS, loadModel, saveModel, selectBackend, setScaler, tf } from '@ser/model';
 import { readTensorFile, readTensorSchema } from '@ser/tensor-io';
-import { UserError, getParam, log, nullable, num, progress, str, type Params } from '@ser/stage-kit';
+import { ParamError, UserError, arr, getParam, log, nullable, num, progress, record, str, type Params } from '@ser/stage-kit';
 import {
   decodeState,
   encodeState,
   train,
+  TrainingDiverged,
   writeWeights,
+  type SpecAugmentConfig,
   type Dataset,
   type EpochReport,
   type TrainConfig,
   type TrainState,
 } from './core.ts';
+import { resolveWorkers, workerGradients, type WorkerGradientSource } from './workers.ts';
 
 export const CHECKPOINT_FILE = 'train-checkpoint.bin';
 
 export interface TrainParams extends TrainConfig {
   backend: string;
+  /** Gradient worker threads (workers.ts): 'auto' = os.availableParallelism(). Speed only: results depend on microBatch, not on this. */
+  workers: number | 'auto';
+}
+
+/** `train.workers`: auto or an integer >= 1 (missing: 1, in-process). */
+const workersCheck = Object.assign(
+  (v: unknown, key: string): number | 'auto' => {
+    if (v === null || v === undefined) return 1;
+    if (v === 'auto' || (typeof v === 'number' && Number.isInteger(v) && v >= 1)) return v;
+    throw new ParamError(key, `params: ${key} must be auto or an integer >= 1, got ${JSON.stringify(v)}`);
+  },
+  { acceptsMissing: true },
+);
+
+/** `train.spec_augment`: null, or the four mask counts and widths. */
+function specAugmentFrom(p: Params): SpecAugmentConfig | null {
+  const v = getParam(p, 'train.spec_augment', nullable(record()));
+  if (v === null) return null;
+  const count = num({ min: 0, integer: true });
+  const known = ['freq_masks', 'freq_width', 'time_masks', 'time_width'];
+  for (const k of Object.keys(v)) if (!known.includes(k)) throw new UserError(`train.spec_augment.${k}: unknown key (expected ${known.join(', ')})`);
+  return {
+    freq_masks: getParam(p, 'train.spec_augment.freq_masks', count),
+    freq_width: getParam(p, 'train.spec_augment.freq_width', count),
+    time_masks: getParam(p, 'train.spec_augment.time_masks', count),
+    time_width: getParam(p, 'train.spec_augment.time_width', count),
+  };
 }
 
 /** `train.*` and `seed` from the stage's params; a bad value names its key. */
 export function trainParamsFrom(p: Params): TrainParams {
   return {
     backend: getParam(p, 'train.backend', str()),
+    optimizer: getParam(p, 'train.optimizer', str({ oneOf: ['sgd', 'adam', 'adamw'] })) as TrainParams['optimizer'],
     lr: getParam(p, 'train.lr', num({ min: 0 })),
     momentum: getParam(p, 'train.momentum', num({ min: 0, max: 1 })),
     weightDecay: getParam(p, 'train.weight_decay', num({ min: 0 })),
+    betas: getParam(p, 'train.betas', arr(num({ min: 0, max: 0.999999 }), { length: 2 })) as [number, number],
+    eps: getParam(p, 'train.eps', num({ min: 0 })),
+    schedule: getParam(p, 'train.schedule', str({ oneOf: ['constant', 'cosine', 'onecycle'] })) as TrainParams['schedule'],
+    warmup: getParam(p, 'train.warmup', num({ min: 0, max: 1 })),
+    labelSmoothing: getParam(p, 'train.label_smoothing', num({ min: 0, max: 0.999 })),
+    specAugment: specAugmentFrom(p),
+    clipGradNorm: getParam(p, 'train.clip_grad_norm', nullable(num({ min: 0 }))),
     batchSize: getParam(p, 'train.batch_size', num({ min: 1, integer: true })),
     maxEpochs: getParam(p, 'train.max_epochs', num({ min: 1, integer: true })),
     patience: getParam(p, 'train.patience', num({ min: 1, integer: true })),
     evalBatchSize: getParam(p, 'train.eval_batch_size', num({ min: 1, integer: true })),
     stepsPerEpoch: getParam(p, 'train.steps_per_epoch', nullable(num({ min: 1, integer: true }))),
     microBatch: getParam(p, 'train.micro_batch', nullable(num({ min: 1, integer: true }))),
+    workers: getParam(p, 'train.workers', workersCheck),
     seed: getParam(p, 'seed', num({ integer: true })),
   };
 }
@@ -149,10 +188,12 @@ export async function runTrainStage(a: TrainStageArgs): Promise<{ metrics: Recor
   const params = countParams(model);
   log(`train: ${trainSet.count} train / ${valSet.count} val rows of [${trainSet.shape}], ${params.trainable} trainable parameters`);
 
-  // The checkpoint is valid only for these exact inputs and params.
+  // The checkpoint is valid only for these exact inputs and params (but any worker count: the
+  // results do not depend on it, so a resumed run may use another).
+  const { workers: _workers, ...keyCfg } = cfg;
   const key = sha256(
     JSON.stringify({
-      cfg: { ...cfg, backend },
+      cfg: { ...keyCfg, backend },
       init: [await fileHash(join(a.init, 'model.json')), await fileHash(join(a.init, 'weights.bin'))],
       features: [await fileHash(trainFile), await fileHash(join(a.features, 'val.arrow')), await fileHash(join(a.features, 'scaler.arrow'))],
     }),
@@ -182,10 +223,31 @@ export async function runTrainStage(a: TrainStageArgs): Promise<{ metrics: Recor
         (state.early.bestEpoch >= 0 ? ` (patience ${state.early.wait}/${cfg.patience})` : ''),
     );
   };
-  const { state, samplesPerSec } = await train(model, trainSet, valSet, cfg, resume, onEpoch, {
-    beforeEpoch: (epoch, passes) => setDropoutStep(model, epoch * passes),
-    onBatch: (epoch, done, total) => progress(done, total, `epoch ${epoch + 1} batches`),
-  });
+  // Data-parallel passes on worker threads (same bytes as in-process, see workers.ts).
+  const par = resolveWorkers(cfg.workers, cfg.batchSize, cfg.microBatch, backend);
+  if (par.note) log(par.note);
+  let gradients: WorkerGradientSource | undefined;
+  let result;
+  try {
+    if (par.workers > 1) {
+      gradients = await workerGradients(model, { microBatch: cfg.microBatch!, labelSmoothing: cfg.labelSmoothing, workers: par.workers, backend: backend as 'wasm' | 'cpu' });
+      log(`train: ${par.workers} gradient workers (micro_batch ${cfg.microBatch}, backend ${backend} in each)`);
+    }
+    result = await train(model, trainSet, valSet, cfg, resume, onEpoch, {
+      ...(gradients ? { gradients } : {}),
+      maskFill: scaler.mean,
+      onBatch: (epoch, done, total) => progress(done, total, `epoch ${epoch + 1} batches`),
+    });
+  } catch (e) {
+    if (!(e instanceof TrainingDiverged)) throw e;
+    throw new UserError(
+      `train: ${e.message} (optimizer ${cfg.optimizer}, lr ${cfg.lr}, schedule ${cfg.schedule}). ` +
+        `Lower train.lr, set train.clip_grad_norm (e.g. 1.0), or check train.weight_decay and train.warmup.`,
+    );
+  } finally {
+    await gradients?.dispose();
+  }
+  const { state, samplesPerSec } = result;
   if (state.bestWeights.length === 0) throw new Error('training produced no epoch');
   writeWeights(model, state.bestWeights);
   const best = state.history[state.early.bestEpoch]!;

@@ -4,6 +4,8 @@ import { describe, expect, it, vi } from 'vitest';
 vi.mock('@ser/model', async () => ({
   tf: await import('@tensorflow/tfjs'),
   batchGrads: (await import('../../model/src/step.ts')).batchGrads,
+  // Plain tfjs layers here: no SeededDropout counters to set.
+  setDropoutStep: () => {},
 }));
 const { tf } = await import('@ser/model');
 import {
@@ -16,6 +18,7 @@ import {
   mulberry32,
   epochSeed,
   sgdStep,
+  localGradients,
   train,
   writeWeights,
   type Dataset,
@@ -23,6 +26,9 @@ import {
 } from '../src/core.ts';
 
 await tf.setBackend('cpu');
+
+/** The optimizer settings of the paper (plain SGD, constant rate): spread into each TrainConfig. */
+const SGD = { optimizer: 'sgd' as const, betas: [0.9, 0.999] as [number, number], eps: 1e-8, schedule: 'constant' as const, warmup: 0 };
 
 describe('sgdStep (torch.optim.SGD semantics)', () => {
   it('matches a hand-computed two-step update with momentum and weight decay', () => {
@@ -51,7 +57,7 @@ describe('sgdStep (torch.optim.SGD semantics)', () => {
     writeWeights(model, [Float32Array.from(W0)]);
     const ds: Dataset = { x: Float32Array.from(x), y: Int32Array.from(y), count: 3, rowSize: 2 };
     const cfg: TrainConfig = {
-      lr: 0.5, momentum: 0.8, weightDecay: 0.1, batchSize: 3, maxEpochs: 2, patience: 10, seed: 1, evalBatchSize: 8,
+      ...SGD, lr: 0.5, momentum: 0.8, weightDecay: 0.1, batchSize: 3, maxEpochs: 2, patience: 10, seed: 1, evalBatchSize: 8,
     };
     await train(model, ds, ds, cfg, null, () => {});
 
@@ -116,7 +122,7 @@ describe('early stopping', () => {
     const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 2, activation: 'softmax' })] });
     writeWeights(model, [new Float32Array([0.1, -0.1, 0.2, 0, 0, 0.3, -0.2, 0.1]), new Float32Array(2)]);
     const cfg: TrainConfig = {
-      lr: 0.3, momentum: 0.8, weightDecay: 1e-3, batchSize: 8, maxEpochs: 200, patience: 4, seed: 9, evalBatchSize: 16,
+      ...SGD, lr: 0.3, momentum: 0.8, weightDecay: 1e-3, batchSize: 8, maxEpochs: 200, patience: 4, seed: 9, evalBatchSize: 16,
     };
     const { state } = await train(model, trainSet, valSet, cfg, null, () => {});
     expect(state.stopped).toBe(true);
@@ -137,7 +143,7 @@ describe('steps per epoch', () => {
     const calls: [number, number, number][] = [];
     const seen: number[] = [];
     const cfg: TrainConfig = {
-      lr: 0.1, momentum: 0.8, weightDecay: 0, batchSize: 4, maxEpochs: 2, patience: 5, seed: 1, evalBatchSize: 8, stepsPerEpoch: 2,
+      ...SGD, lr: 0.1, momentum: 0.8, weightDecay: 0, batchSize: 4, maxEpochs: 2, patience: 5, seed: 1, evalBatchSize: 8, stepsPerEpoch: 2,
     };
     await train(model, ds, ds, cfg, null, (_s, r) => void seen.push(r.samplesPerSec > 0 ? 1 : 0), {
       onBatch: (e, d, t) => calls.push([e, d, t]),
@@ -155,14 +161,17 @@ describe('micro-batches', () => {
       const m = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 3, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) })] });
       return m;
     };
-    const cfg: TrainConfig = { lr: 0.1, momentum: 0.8, weightDecay: 1e-3, batchSize: 8, maxEpochs: 2, patience: 5, seed: 2, evalBatchSize: 8 };
+    const cfg: TrainConfig = { ...SGD, lr: 0.1, momentum: 0.8, weightDecay: 1e-3, batchSize: 8, maxEpochs: 2, patience: 5, seed: 2, evalBatchSize: 8 };
     const whole = make();
     await train(whole, ds, ds, cfg, null, () => {});
     const micro = make();
-    const passes: number[] = [];
-    await train(micro, ds, ds, { ...cfg, microBatch: 3 }, null, () => {}, { beforeEpoch: (_e, p) => void passes.push(p) });
-    // 20 rows in batches of 8, 8, 4 -> passes of 3 rows: 3 + 3 + 2 = 8 per epoch.
-    expect(passes).toEqual([8, 8]);
+    const firstPasses: number[] = [];
+    const local = localGradients(micro, { microBatch: 3 });
+    const gradients = { compute: (...a: Parameters<typeof local.compute>) => (firstPasses.push(a[3]), local.compute(...a)), dispose: () => {} };
+    await train(micro, ds, ds, { ...cfg, microBatch: 3 }, null, () => {}, { gradients });
+    // 20 rows in batches of 8, 8, 4 -> passes of 3 rows: 3 + 3 + 2 = 8 per epoch; each batch's
+    // first pass (its dropout step) counts on from the previous epoch's.
+    expect(firstPasses).toEqual([0, 3, 6, 8, 11, 14]);
     const a = whole.getWeights().map((w) => Array.from(w.dataSync()));
     const b = micro.getWeights().map((w) => Array.from(w.dataSync()));
     a.forEach((w, i) => w.forEach((v, j) => expect(b[i]![j]!).toBeCloseTo(v, 5)));
@@ -198,7 +207,7 @@ describe('determinism and checkpoints', () => {
       return m;
     };
     const cfg: TrainConfig = {
-      lr: 0.1, momentum: 0.8, weightDecay: 1e-3, batchSize: 5, maxEpochs: 6, patience: 50, seed: 11, evalBatchSize: 7,
+      ...SGD, lr: 0.1, momentum: 0.8, weightDecay: 1e-3, batchSize: 5, maxEpochs: 6, patience: 50, seed: 11, evalBatchSize: 7,
     };
     const full = await train(make(), ds, ds, cfg, null, () => {});
 

@@ -92,4 +92,22 @@ describe('ser-train', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(existsSync(out)).toBe(false);
   });
+
+  it('rejects an unknown spec_augment key and a bad optimizer by name', async () => {
+    const a = await runTrain(join(dir, 'sa', 'train'), join(dir, 'sa', 'scratch'), tinyParams({ spec_augment: { freq_masks: 1, freq_width: 2, time_masks: 1, time_widht: 3 } }));
+    expect(a.code).toBe(1);
+    expect(a.stderr).toMatch(/train\.spec_augment\.time_widht: unknown key/);
+    const b = await runTrain(join(dir, 'opt', 'train'), join(dir, 'opt', 'scratch'), tinyParams({ optimizer: 'rmsprop' }));
+    expect(b.code).toBe(1);
+    expect(b.stderr).toMatch(/train\.optimizer/);
+  });
+
+  it('ends a diverged run with a message that says so and names the params to look at', async () => {
+    const out = join(dir, 'nan', 'train');
+    const r = await runTrain(out, join(dir, 'nan', 'scratch'), tinyParams({ lr: 1e30, max_epochs: 3 }));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/training diverged: loss NaN at epoch \d+, batch \d+ .*Lower train\.lr/);
+    expect(r.stderr).not.toMatch(/internal error/i);
+    expect(existsSync(join(out, 'model'))).toBe(false);
+  });
 });
