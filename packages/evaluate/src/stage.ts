@@ -1,6 +1,5 @@
 // The evaluate stage's edge: load the trained model and test.arrow, predict, write the metrics
 // and plot files. The arithmetic lives in core.ts.
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -79,7 +78,6 @@ export async function runEvaluateStage(a: EvaluateStageArgs) {
     f1: c.f1,
     predicted: c.predicted,
   }));
-  const paramsJson = process.env['PIPELINE_PARAMS'] ?? JSON.stringify(a.params);
   const metrics = {
     accuracy: m.accuracy,
     correct: m.correct,
@@ -95,7 +93,6 @@ export async function runEvaluateStage(a: EvaluateStageArgs) {
     samples: { test: test.count },
     backend: sel,
     seed,
-    params_hash: createHash('sha256').update(paramsJson).digest('hex'),
   };
   await mkdir(a.outDir, { recursive: true });
   await writeJson(join(a.outDir, 'confusion.json'), { labels: [...EMOTIONS], matrix: m.confusion, axes: 'rows: true emotion, columns: predicted' });

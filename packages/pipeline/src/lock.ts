@@ -9,6 +9,7 @@
  *     params: { <declared key>: <value> }
  *     outs:   [{ path, md5, size, nfiles? }]      # outs, then metrics, then plots
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -92,4 +93,32 @@ export function writeLock(root: string, lockFile: string, lock: Lock, order: str
   const text = formatLock(lock, order);
   if (fs.existsSync(abs) && fs.readFileSync(abs, 'utf8') === text) return;
   writeAtomic(abs, text);
+}
+
+/** Flattens nested params to dotted keys: { train: { lr: 1 } } -> { 'train.lr': 1 }; arrays stay values. */
+function flattenParams(prefix: string, v: Json, out: Record<string, Json>): void {
+  if (isObject(v)) {
+    const entries = Object.entries(v as Record<string, Json>);
+    if (entries.length === 0) out[prefix] = v;
+    for (const [k, x] of entries) flattenParams(prefix ? `${prefix}.${k}` : k, x, out);
+  } else {
+    out[prefix] = v;
+  }
+}
+
+/**
+ * Every param that reached any stage recorded in `lock` (the union of the stages' declared
+ * params, as dotted keys in sorted order) and its sha256 over that canonical JSON: the run's
+ * provenance, which differs as soon as one param of any stage differs.
+ */
+export function lockParamsDigest(lock: Lock, stages: string[] = Object.keys(lock)): { params: Record<string, Json>; sha256: string } {
+  const flat: Record<string, Json> = {};
+  for (const name of stages) {
+    const entry = lock[name];
+    if (!entry) throw new PipelineError(`stage '${name}' is not in the lock`);
+    for (const [k, v] of Object.entries(entry.params)) flattenParams(k, v, flat);
+  }
+  const params: Record<string, Json> = {};
+  for (const k of Object.keys(flat).sort()) params[k] = flat[k]!;
+  return { params, sha256: createHash('sha256').update(JSON.stringify(params)).digest('hex') };
 }

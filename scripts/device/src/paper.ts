@@ -69,7 +69,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       if (m['seed'] !== undefined && m['seed'] !== seed) throw new Error(`paper: ${metricsFile} is for seed ${String(m['seed'])}, not ${seed}`);
       const trainFile = `${root}artifacts/gpu/train/metrics.json`;
       const t = existsSync(trainFile) ? (JSON.parse(readFileSync(trainFile, 'utf8')) as Record<string, unknown>) : {};
-      runs.push({ seed, wallS, accuracy: m['accuracy'], correct: m['correct'], total: m['total'], backend: m['backend'], params_hash: m['params_hash'], by_intensity: m['by_intensity'], by_gender: m['by_gender'], per_emotion: m['per_emotion'], train: t });
+      runs.push({ seed, wallS, accuracy: m['accuracy'], correct: m['correct'], total: m['total'], backend: m['backend'], by_intensity: m['by_intensity'], by_gender: m['by_gender'], per_emotion: m['per_emotion'], train: t });
     }
     save();
     console.log(`[paper] seed ${seed}: ${JSON.stringify(runs[runs.length - 1]!['accuracy'] ?? runs[runs.length - 1]!['error'])} in ${wallS} s`);
