@@ -3,6 +3,11 @@
 // PyTorch on CPU when `import torch` works. Each case runs in its own process.
 // Usage: npm run bench -w packages/model [-- --quick] [-- --cpu-paper]
 //   --quick: demo size only; --cpu-paper: also the paper size on tfjs cpu (minutes per step).
+// One profile's network (params.yaml + params.<profile>.yaml; `paper` = params.yaml alone):
+//   npm run bench -w packages/model -- --profile ravdess-cpu [--batch 32] [--micro 16,0] [--steps 3]
+//   --micro: comma list of micro-batch sizes (batchGrads passes), 0 = the whole batch in one pass.
+//   Prints tfjs wasm next to PyTorch on 1 and 2 threads, with samples per CPU-second and the
+//   per-core ratio (ours / PyTorch 1 thread, both per CPU-second).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -15,14 +20,18 @@ const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const batch = 16;
 
-const paramsFor = (size: string) => loadStageParams({ cwd: root, argv: size === 'demo' ? ['--profile', 'demo'] : [], env: {} });
+const paramsFor = (size: string) => loadStageParams({ cwd: root, argv: size === 'paper' ? [] : ['--profile', size], env: {} });
+const flag = (name: string): string | undefined => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
 
 type Row = Record<string, unknown>;
 const rows: Row[] = [];
 
-function run(label: string, cmd: string, args: string[], timeoutS: number): Row | undefined {
+function run(label: string, cmd: string, args: string[], timeoutS: number, env?: Record<string, string>): Row | undefined {
   process.stdout.write(`- ${label} ... `);
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutS * 1000, cwd: here, maxBuffer: 1 << 24 });
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutS * 1000, cwd: here, maxBuffer: 1 << 24, ...(env ? { env: { ...process.env, ...env } } : {}) });
   const line = (r.stdout ?? '').trim().split('\n').reverse().find((l) => l.startsWith('{'));
   if (r.status !== 0 || !line) {
     const errLines = (r.stderr ?? '').split('\n').filter((l) => /Error/.test(l) && l.length < 300);
@@ -32,10 +41,14 @@ function run(label: string, cmd: string, args: string[], timeoutS: number): Row 
     return undefined;
   }
   const row = { case: label, ...JSON.parse(line) } as Row;
-  process.stdout.write(`${row['samplesPerSec']} samples/s, peak RSS ${row['peakRssMB']} MB\n`);
+  process.stdout.write(`${row['samplesPerSec']} samples/s, ${row['samplesPerCpuSec'] ?? '?'} samples/CPU-s, peak RSS ${row['peakRssMB']} MB\n`);
   rows.push(row);
   return row;
 }
+
+/** Extra cases for `--profile` runs (see benchProfile): each runs its case and returns its row. */
+type ExtraCase = (ctx: { profile: string; batch: number; steps: number; run: typeof run }) => Row | undefined;
+const extraCases: ExtraCase[] = [];
 
 const tsx = `${root}node_modules/.bin/tsx`;
 const tfjs = (backend: string, size: string, b: number, steps: number, timeoutS: number, micro?: number) =>
@@ -51,9 +64,54 @@ const torch = (size: string, b: number, steps: number, threads: number, timeoutS
   const p = paramsFor(size);
   const input = inputShapeFrom(p);
   const spec = JSON.stringify({ cfg: modelConfigFrom(p), n_mels: input.nMels, frames: input.frames });
-  return run(`pytorch cpu ${threads} thread(s) ${size} b${b}`, python!, ['torch_bench.py', spec, String(b), String(steps), String(threads)], timeoutS);
+  // glibc's allocator returns and re-faults PyTorch's big buffers every step (3-6x slower): these
+  // keep them mapped, for the PyTorch process only.
+  const malloc = { MALLOC_MMAP_THRESHOLD_: '4294967296', MALLOC_TRIM_THRESHOLD_: '68719476736', MALLOC_TOP_PAD_: '536870912' };
+  return run(`pytorch cpu ${threads} thread(s) ${size} b${b}`, python!, ['torch_bench.py', spec, String(b), String(steps), String(threads)], timeoutS, malloc);
 };
 
+const profile = flag('--profile');
+if (profile !== undefined) {
+  benchProfile(profile);
+} else {
+  benchSizes();
+}
+
+/**
+ * Rows of one profile's network at one batch: tfjs wasm per micro-batch size, PyTorch 1 and 2
+ * threads, then `extraCases` (each returns its row or undefined), then a table.
+ */
+function benchProfile(name: string): void {
+  const b = Number(flag('--batch') ?? '32');
+  const steps = Number(flag('--steps') ?? '3');
+  const micros = (flag('--micro') ?? '0').split(',').map(Number);
+  const input = inputShapeFrom(paramsFor(name));
+  console.log(`training-step bench, ${name} network (input ${input.nMels} x ${input.frames}), batch ${b}; ${python ? 'PyTorch found' : 'PyTorch not found: skipped'}`);
+  const ours: Row[] = [];
+  for (const m of micros) {
+    const r = tfjs('wasm', name, b, steps, 600, m > 0 && m < b ? m : undefined);
+    if (r) ours.push(r);
+  }
+  const torch1 = python ? torch(name, b, steps + 1, 1, 600) : undefined;
+  const torch2 = python ? torch(name, b, steps + 1, 2, 600) : undefined;
+  // Hook: more rows of this network at this batch, e.g. data-parallel training on worker threads
+  // (train.workers): push a function that runs its case (see `run`) and returns the row.
+  for (const extra of extraCases) {
+    const r = extra({ profile: name, batch: b, steps, run });
+    if (r) ours.push(r);
+  }
+  const perCpu = (r: Row | undefined): number | undefined => (r?.['samplesPerCpuSec'] ?? r?.['samplesPerSec']) as number | undefined;
+  const base = perCpu(torch1);
+  console.log('\ncase                                          samples/s  samples/CPU-s  per core vs PyTorch 1 thread');
+  for (const r of [...ours, torch1, torch2]) {
+    if (!r) continue;
+    const pc = perCpu(r);
+    const ratio = base && pc ? `${(pc / base).toFixed(2)}x` : '';
+    console.log(`${String(r['case']).padEnd(45)} ${String(r['samplesPerSec']).padStart(9)} ${String(pc ?? '').padStart(14)}  ${ratio}`);
+  }
+}
+
+function benchSizes(): void {
 console.log(`training-step bench, batch ${batch}; ${python ? 'PyTorch found' : 'PyTorch not found (python3 -c "import torch" fails): skipped'}`);
 for (const size of quick ? ['demo'] : ['demo', 'paper']) {
   const steps = size === 'demo' ? 4 : 1;
@@ -71,6 +129,8 @@ for (const size of ['demo', 'paper']) {
   const t = rows.find((r) => r['impl'] === 'pytorch' && String(r['case']).includes(`2 thread(s) ${size}`));
   if (w && t) console.log(`${size}: wasm / PyTorch(2 threads) = ${((w['samplesPerSec'] as number) / (t['samplesPerSec'] as number)).toFixed(2)}`);
 }
+}
 mkdirSync(`${root}artifacts/bench`, { recursive: true });
-writeFileSync(`${root}artifacts/bench/model-train-step.json`, JSON.stringify(rows, null, 2) + '\n');
-console.log(`results: artifacts/bench/model-train-step.json`);
+const out = `artifacts/bench/model-train-step${profile !== undefined ? `-${profile}` : ''}.json`;
+writeFileSync(`${root}${out}`, JSON.stringify(rows, null, 2) + '\n');
+console.log(`results: ${out}`);

@@ -1,6 +1,6 @@
 // One training-step benchmark in its own process (wasm aborts cannot take the others down):
 // forward + cross-entropy + backward + SGD(momentum 0.8) update on random data, then prints one
-// JSON line. Usage: tsx step.ts <backend> <paper|demo> <batch> <steps> [microBatch]
+// JSON line. Usage: tsx step.ts <backend> <paper|demo|any profile, e.g. ravdess-cpu> <batch> <steps> [microBatch]
 // (microBatch: gradients accumulated over passes of that many rows, see batchGrads).
 import { fileURLToPath } from 'node:url';
 import { tf, buildModel, batchGrads, countParams, selectBackend, modelConfigFrom, inputShapeFrom, type BackendName } from '../src/index.ts';
@@ -10,7 +10,7 @@ const [backend = 'wasm', size = 'demo', batchArg = '16', stepsArg = '3', microAr
 const microBatch = microArg === undefined ? undefined : Number(microArg);
 const batch = Number(batchArg);
 const steps = Number(stepsArg);
-const params = loadStageParams({ cwd: fileURLToPath(new URL('../../../', import.meta.url)), argv: size === 'demo' ? ['--profile', 'demo'] : [], env: {} });
+const params = loadStageParams({ cwd: fileURLToPath(new URL('../../../', import.meta.url)), argv: size === 'paper' ? [] : ['--profile', size], env: {} });
 
 await selectBackend(backend as BackendName);
 const cfg = modelConfigFrom(params);

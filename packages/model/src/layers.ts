@@ -2,6 +2,7 @@
 // model.json loads again anywhere this module was imported (index.ts imports it).
 // Shapes: B = batch, M = mel bins, T = frames / sequence length, d = feature width.
 import { tf } from './tf.ts';
+import { POOL2D_GRAD } from './wasm-kernels.ts';
 
 type Tensor = tf.Tensor;
 type Kwargs = Record<string, unknown>;
@@ -340,12 +341,23 @@ export class BatchNorm extends tf.layers.Layer {
       }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: Tensor, g: Tensor, b: Tensor) => Tensor;
       const y = bnTrain(x, this.gamma.read(), this.beta.read());
       const [mean, variance] = stats as [Tensor, Tensor];
-      const m = this.momentum;
-      this.runMean.write(tf.add(tf.mul(this.runMean.read(), 1 - m), tf.mul(mean, m)));
-      this.runVar.write(tf.add(tf.mul(this.runVar.read(), 1 - m), tf.mul(variance, (m * N) / Math.max(1, N - 1))));
+      this.updateRunningStats(mean, variance, N);
       mean.dispose();
       variance.dispose();
       return y;
+    });
+  }
+  /**
+   * The running-statistics update of one training call (PyTorch's): `mean` and biased `variance`
+   * [C] of the call's n = B*H*W values per channel; the variance enters unbiased (n / (n - 1)).
+   * The one home of this formula: call() uses it, and so does data-parallel training, which
+   * replays the per-pass statistics computed on worker threads in pass order.
+   */
+  updateRunningStats(mean: Tensor, variance: Tensor, n: number): void {
+    tf.tidy(() => {
+      const m = this.momentum;
+      this.runMean.write(tf.add(tf.mul(this.runMean.read(), 1 - m), tf.mul(mean, m)));
+      this.runVar.write(tf.add(tf.mul(this.runVar.read(), 1 - m), tf.mul(variance, (m * n) / Math.max(1, n - 1))));
     });
   }
   override getConfig(): tf.serialization.ConfigDict {
@@ -420,6 +432,10 @@ export class Pool2D extends tf.layers.Layer {
         value: y,
         gradFunc: (dy: Tensor, saved: Tensor[]) => {
           const [xs, ys] = saved as [tf.Tensor4D, tf.Tensor4D];
+          if (tf.getBackend() === 'wasm' && tf.getKernel(POOL2D_GRAD, 'wasm')) {
+            // The same values in one pass (wasm-kernels.ts): the composition below is 5-7 passes.
+            return tf.engine().runKernel(POOL2D_GRAD, { x: xs, y: ys, dy }, { kind, poolSize: [ph, pw] } as unknown as tf.NamedAttrMap) as Tensor;
+          }
           const [B, H, W, C] = xs.shape;
           const [, oh, ow] = ys.shape;
           const size: [number, number] = [oh * ph, ow * pw];

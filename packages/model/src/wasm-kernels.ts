@@ -4,13 +4,18 @@
 //   with the transposed output gradient as the "filter":
 //     dW[kh,kw,ci,co] = sum_{b,oh,ow} x[b, oh*s + kh*d - pad, ow*s + kw*d - pad, ci] * dy[b,oh,ow,co]
 //   = conv(X' = x^T [ci, H, W, b], F' = dy^T [OH, OW, b, co], stride = d, dilation = s)[ci, kh, kw, co].
+//   Filters with few rows (kh*kw*ci <= 32: a conv on the 1-channel spectrogram, 1x1 shortcuts)
+//   instead take im2col: dW = colT [kh*kw*ci, B*OH*OW] x dy [B*OH*OW, co], one XNNPACK product.
 // - Identity (a copy of the whole tensor on wasm): aliases the input's data with a reference count,
 //   as the cpu backend does. The engine clones every tensor it saves for the backward pass, so the
 //   copies cost time and (on the paper-size model) gigabytes of the 4 GiB wasm heap.
 // - BatchMatMul: the stock kernel is fast (XNNPACK) only for un-transposed operands and batch 1;
 //   transposeA/B (every matMul gradient, attention Q K^T) and batched products ran 8-10x slower.
 //   Here: transposes are done explicitly (a Transpose kernel, cheap), and a batched product with
-//   big enough matrices is a loop of 2-D products.
+//   big enough matrices is a loop of 2-D products; a 2-D A B^T with a big B (a dense layer's input
+//   gradient) is computed as (B A^T)^T, transposing the small operands only.
+// - SerPool2DGrad (ours, used by Pool2D in layers.ts on wasm): the gradient of non-overlapping
+//   pooling in one pass instead of upsample + equal + cast + mul (+ slice, pad).
 // - Conv2DBackpropInput (stride 1 only; else the original scalar-loop kernel): the input gradient is
 //   a forward conv of dy with the 180-degree rotated kernel, in/out channels swapped.
 import { tf } from './tf.ts';
@@ -68,6 +73,9 @@ const conv2DBackpropFilter: KFunc = ({ inputs, backend, attrs = {} }) => {
   // (taps 0..kh-1 at spacing dh), then keep the first kh.
   const bottom = Math.max(0, (kh - 1) * dh + 1 + (OH - 1) * sh - H - top);
   const right = Math.max(0, (kw - 1) * dw + 1 + (OW - 1) * sw - W - left);
+  if (kh * kw * ci <= IM2COL_MAX_ROWS && originalBatchMatMul) {
+    return backpropFilterIm2col(x, dy, filterShape as [number, number, number, number], info, backend);
+  }
   const transpose = kernel('Transpose');
   const xT = transpose({ inputs: { x }, backend, attrs: { perm: [3, 1, 2, 0] } }); // [ci, H, W, B]
   const dyT = transpose({ inputs: { x: dy }, backend, attrs: { perm: [1, 2, 0, 3] } }); // [OH, OW, B, co]
@@ -93,6 +101,63 @@ const conv2DBackpropFilter: KFunc = ({ inputs, backend, attrs = {} }) => {
   backend.disposeData(cut.dataId);
   return dW;
 };
+
+/** Filters with at most this many kh*kw*ci rows take the im2col path (this network: the first conv and the 1x1 shortcuts). */
+const IM2COL_MAX_ROWS = 32;
+
+/**
+ * Conv2DBackpropFilter for few input rows (kh*kw*ci small: a conv reading the 1-channel
+ * spectrogram, a 1x1 shortcut): dW [kh*kw*ci, co] = colT [kh*kw*ci, B*OH*OW] times dy [B*OH*OW, co],
+ * colT (the transposed im2col of x, zeros where the window is in the padding) built here, one
+ * XNNPACK product. The conv formulation packs a [OH, OW, B, co] "filter" and walks a kernel of
+ * OH*OW taps with B input channels: 3-6x slower on these shapes.
+ */
+function backpropFilterIm2col(x: Info, dy: Info, filterShape: [number, number, number, number], info: ReturnType<typeof convInfo>, backend: Backend): Info {
+  const [kh, kw, ci, co] = filterShape;
+  const [B, H, W] = x.shape as [number, number, number, number];
+  const [, OH, OW] = dy.shape as [number, number, number, number];
+  const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const R = kh * kw * ci;
+  const P = B * OH * OW;
+  const col = backend.makeOutput([R, P], 'float32');
+  {
+    const xs = backend.typedArrayFromHeap(x);
+    const cv = backend.typedArrayFromHeap(col);
+    cv.fill(0);
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        // Output columns whose input column ow*sw + j*dw - left lies in [0, W).
+        const wOff = j * dw - left;
+        const ow0 = Math.max(0, Math.ceil(-wOff / sw));
+        const ow1 = Math.min(OW, Math.floor((W - 1 - wOff) / sw) + 1);
+        if (ow1 <= ow0) continue;
+        for (let c = 0; c < ci; c++) {
+          const rowBase = ((i * kw + j) * ci + c) * P;
+          for (let b = 0; b < B; b++) {
+            for (let oh = 0; oh < OH; oh++) {
+              const h = oh * sh + i * dh - top;
+              if (h < 0 || h >= H) continue;
+              const dst = rowBase + (b * OH + oh) * OW;
+              const src = ((b * H + h) * W + wOff) * ci + c;
+              if (ci === 1 && sw === 1) {
+                cv.set(xs.subarray(src + ow0, src + ow1), dst + ow0);
+              } else {
+                const step = sw * ci;
+                for (let ow = ow0, p = src + ow0 * step; ow < ow1; ow++, p += step) cv[dst + ow] = xs[p]!;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  const dy2: Info = { dataId: dy.dataId, shape: [P, co], dtype: dy.dtype }; // a view: not disposed here
+  const prod = originalBatchMatMul!({ inputs: { a: col, b: dy2 }, backend, attrs: { transposeA: false, transposeB: false } }); // [R, co]
+  backend.disposeData(col.dataId);
+  return { dataId: prod.dataId, shape: [kh, kw, ci, co], dtype: 'float32' };
+}
 
 const conv2DBackpropInput: KFunc = (args) => {
   const { inputs, backend, attrs = {} } = args;
@@ -139,6 +204,22 @@ const batchMatMul: KFunc = (args) => {
   const { inputs, backend, attrs = {} } = args;
   const { a, b } = inputs as { a: Info; b: Info };
   if (a.dtype !== 'float32' || b.dtype !== 'float32') return originalBatchMatMul!(args);
+  const ta = attrs['transposeA'] === true;
+  const tb = attrs['transposeB'] === true;
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const m0 = ta ? a.shape[ra - 1]! : a.shape[ra - 2]!;
+  const n0 = tb ? b.shape[rb - 2]! : b.shape[rb - 1]!;
+  if (ra === 2 && rb === 2 && tb && !ta && size(b.shape) > size(a.shape) + m0 * n0) {
+    // A B^T with a big B (a dense layer's input gradient dy W^T): (B A^T)^T transposes only the
+    // small A and the result, and B enters un-transposed.
+    const aT = kernel('Transpose')({ inputs: { x: a }, backend, attrs: { perm: [1, 0] } }); // [K, M]
+    const p = originalBatchMatMul!({ inputs: { a: b, b: aT }, backend, attrs: { transposeA: false, transposeB: false } }); // [N, M]
+    backend.disposeData(aT.dataId);
+    const o = kernel('Transpose')({ inputs: { x: p }, backend, attrs: { perm: [1, 0] } });
+    backend.disposeData(p.dataId);
+    return o;
+  }
   const swapLast = (t: Info): Info => {
     const r = t.shape.length;
     const perm = [...Array(r).keys()];
@@ -178,6 +259,53 @@ const batchMatMul: KFunc = (args) => {
   return out;
 };
 
+/** Name of our non-overlapping pooling gradient kernel (wasm only; Pool2D in layers.ts uses it when registered). */
+export const POOL2D_GRAD = 'SerPool2DGrad';
+
+/**
+ * Gradient of non-overlapping 'valid' pooling (stride = size) [B, H, W, C] -> [B, OH, OW, C], in
+ * one pass over x: max routes dy to every element equal to its window's max (ties to all), avg
+ * spreads dy / (ph * pw); rows and columns past OH*ph, OW*pw get 0. Same values as the
+ * composition in Pool2D (nearest-neighbour upsampling, equal, cast, mul, pad: 5-7 passes).
+ */
+const pool2DGrad: KFunc = ({ inputs, backend, attrs = {} }) => {
+  const { x, y, dy } = inputs as { x: Info; y: Info; dy: Info };
+  const [ph, pw] = attrs['poolSize'] as [number, number];
+  const max = attrs['kind'] === 'max';
+  const [B, H, W, C] = x.shape as [number, number, number, number];
+  const [, OH, OW] = dy.shape as [number, number, number, number];
+  const dx = backend.makeOutput(x.shape, 'float32');
+  const xs = backend.typedArrayFromHeap(x);
+  const ys = backend.typedArrayFromHeap(y);
+  const ds = backend.typedArrayFromHeap(dy);
+  const out = backend.typedArrayFromHeap(dx);
+  const scale = Math.fround(1 / (ph * pw));
+  const rowLen = W * C;
+  const used = OW * pw * C; // x columns covered by windows; the rest of a row gets 0
+  for (let b = 0; b < B; b++) {
+    for (let h = OH * ph; h < H; h++) out.fill(0, (b * H + h) * rowLen, (b * H + h + 1) * rowLen);
+    for (let oh = 0; oh < OH; oh++) {
+      const y0 = (b * OH + oh) * OW * C;
+      for (let i = 0; i < ph; i++) {
+        const r0 = (b * H + oh * ph + i) * rowLen;
+        let xi = r0;
+        for (let ow = 0; ow < OW; ow++) {
+          const yi = y0 + ow * C;
+          for (let j = 0; j < pw; j++) {
+            if (max) {
+              for (let c = 0; c < C; c++, xi++) out[xi] = ds[yi + c]! * +(xs[xi] === ys[yi + c]); // dy * (x == max), as the composition: no branch to mispredict
+            } else {
+              for (let c = 0; c < C; c++, xi++) out[xi] = ds[yi + c]! * scale;
+            }
+          }
+        }
+        if (used < rowLen) out.fill(0, r0 + used, r0 + rowLen);
+      }
+    }
+  }
+  return dx;
+};
+
 /** Registers the kernels for the wasm backend (idempotent). Call before training on wasm. */
 export function installWasmKernels(): void {
   if (installed) return;
@@ -196,6 +324,9 @@ export function installWasmKernels(): void {
     originalIdentity = id.kernelFunc as unknown as KFunc;
     tf.unregisterKernel('Identity', 'wasm');
     tf.registerKernel({ ...id, kernelFunc: identity as unknown as tf.KernelFunc });
+  }
+  if (!tf.getKernel(POOL2D_GRAD, 'wasm')) {
+    tf.registerKernel({ kernelName: POOL2D_GRAD, backendName: 'wasm', kernelFunc: pool2DGrad as unknown as tf.KernelFunc });
   }
   const orig = tf.getKernel('Conv2DBackpropInput', 'wasm');
   if (orig) {

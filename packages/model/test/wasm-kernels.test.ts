@@ -1,6 +1,7 @@
 // The wasm Conv2DBackpropFilter / Conv2DBackpropInput we supply, checked against the cpu backend.
 import { describe, expect, it } from 'vitest';
-import { tf, selectBackend, buildModel, type ModelConfig } from '../src/index.ts';
+import { tf, selectBackend, buildModel, Pool2D, type ModelConfig } from '../src/index.ts';
+import { POOL2D_GRAD } from '../src/wasm-kernels.ts';
 
 interface Case {
   x: [number, number, number, number];
@@ -15,6 +16,11 @@ const cases: Case[] = [
   { x: [2, 8, 11, 3], k: [1, 1, 3, 5], strides: [1, 1], pad: 'valid' }, // shortcut 1x1
   { x: [2, 10, 13, 1], k: [3, 3, 1, 2], strides: [2, 2], pad: 'same' }, // stride 2: fallback path for dx
   { x: [2, 9, 12, 2], k: [3, 2, 2, 3], strides: [2, 3], pad: 'valid' },
+  // kh*kw*ci <= 32 takes the im2col filter gradient (all above); these take the conv formulation
+  { x: [2, 7, 9, 5], k: [3, 3, 5, 3], strides: [1, 1], pad: 'same' },
+  { x: [2, 8, 10, 6], k: [3, 3, 6, 2], strides: [2, 2], pad: 'valid' },
+  // im2col: a 1-channel input in 'same' padding with an even kernel (uneven padding)
+  { x: [3, 6, 7, 1], k: [2, 4, 1, 3], strides: [1, 1], pad: 'same' },
 ];
 
 /** Gradients of sum(conv(x, w) * r) w.r.t. x and w on the active backend. */
@@ -78,6 +84,7 @@ describe('wasm BatchMatMul (explicit transposes, loop over big batches)', () => 
     { a: [2, 3, 50, 60], b: [2, 3, 50, 40], ta: true, tb: false }, // loop path, transposed A
     { a: [4, 6, 5], b: [4, 6, 3], ta: true, tb: false }, // small batch: stock path
     { a: [4, 6, 5], b: [5, 3], ta: false, tb: false }, // broadcast batch
+    { a: [3, 20], b: [50, 20], ta: false, tb: true }, // 2-D, big B: (B A^T)^T
   ];
   const run = () =>
     mm.map((c, i) =>
@@ -95,6 +102,39 @@ describe('wasm BatchMatMul (explicit transposes, loop over big batches)', () => 
     got.forEach((g, i) => {
       expect(g.length, `case ${i}`).toBe(ref[i]!.length);
       expect(maxRelErr(ref[i]!, g), `case ${i}`).toBeLessThan(1e-5);
+    });
+  });
+  it('is deterministic (same inputs, same bytes)', async () => {
+    await selectBackend('wasm');
+    const a = run();
+    const b = run();
+    a.forEach((g, i) => expect(Buffer.from(g.buffer).equals(Buffer.from(b[i]!.buffer)), `case ${i}`).toBe(true));
+  });
+});
+
+describe('wasm Pool2D gradient kernel (SerPool2DGrad)', () => {
+  // Odd sizes (cropped rows/columns get 0) and, for max, ties (rounded values: ties get dy each).
+  const run = () =>
+    (['max', 'avg'] as const).flatMap((kind) =>
+      ([[2, 2], [2, 4], [3, 1]] as [number, number][]).map((poolSize, i) =>
+        tf.tidy(() => {
+          const l = new Pool2D({ name: `pg_${kind}_${i}`, kind, poolSize });
+          const x = tf.round(tf.mul(tf.randomNormal([2, 7, 13, 3], 0, 1, 'float32', 40 + i), 2));
+          const r = tf.randomNormal(l.computeOutputShape([2, 7, 13, 3]) as number[], 0, 1, 'float32', 50 + i);
+          return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(l.apply(t) as tf.Tensor, r)))(x).dataSync() as Float32Array;
+        }),
+      ),
+    );
+  it('is used on wasm and gives the cpu backend values exactly, deterministically', async () => {
+    await selectBackend('cpu');
+    const ref = run();
+    await selectBackend('wasm');
+    expect(tf.getKernel(POOL2D_GRAD, 'wasm')).toBeDefined();
+    const got = run();
+    const again = run();
+    got.forEach((g, i) => {
+      expect(maxRelErr(ref[i]!, g), `case ${i}`).toBe(0);
+      expect(Buffer.from(g.buffer).equals(Buffer.from(again[i]!.buffer)), `case ${i}`).toBe(true);
     });
   });
 });
