@@ -1,0 +1,142 @@
+// Data-parallel gradients (train.workers): worker threads give byte-identical training to the
+// in-process passes, and a failing worker surfaces as one clear error with every thread ended.
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildModel, selectBackend, setScaler } from '@ser/model';
+import { mulberry32, readWeights, train, type Dataset, type TrainConfig } from '../src/core.ts';
+import { resolveWorkers, workerGradients, WorkerGradientsError } from '../src/workers.ts';
+import { TINY_MODEL, TINY_SHAPE, tinyParams, writeFixture } from './fixture.ts';
+
+await selectBackend('wasm');
+const [M, T] = TINY_SHAPE;
+
+function dataset(count: number, seed: number): Dataset {
+  const rand = mulberry32(seed);
+  const x = new Float32Array(count * M * T);
+  const y = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    y[i] = i % 8;
+    for (let k = 0; k < M * T; k++) x[i * M * T + k] = -60 + 10 * rand();
+    for (let f = 0; f < T; f++) x[i * M * T + y[i]! * T + f] = -20 + 5 * rand();
+  }
+  return { x, y, count, rowSize: M * T };
+}
+
+/** The fixture's tiny paper network: BatchNorm in every block, dropout 0.4 and 0.1. */
+function tinyModel() {
+  const model = buildModel(TINY_MODEL, { nMels: M, frames: T }, 42);
+  setScaler(model, new Float32Array(M * T).fill(-50), new Float32Array(M * T).fill(12));
+  return model;
+}
+
+// 19 rows in batches of 8: 8, 8, 3 rows; micro-batches of 3: 3 + 3 + 2 passes, then 1 pass.
+const CFG: TrainConfig = {
+  optimizer: 'sgd', lr: 0.05, momentum: 0.8, weightDecay: 1e-3, betas: [0.9, 0.999], eps: 1e-8, schedule: 'constant', warmup: 0,
+  labelSmoothing: 0.1, batchSize: 8, microBatch: 3, maxEpochs: 2, patience: 10, seed: 7, evalBatchSize: 16,
+};
+const trainSet = dataset(19, 1);
+const valSet = dataset(8, 2);
+const bytes = (ws: Float32Array[]) => ws.map((w) => Buffer.from(w.buffer, w.byteOffset, w.byteLength).toString('base64'));
+
+describe('workerGradients', () => {
+  it('trains to byte-identical weights (BN statistics included) and history with 2 workers as in-process', async () => {
+    const local = tinyModel();
+    const a = await train(local, trainSet, valSet, CFG, null, () => {});
+
+    const model = tinyModel();
+    const src = await workerGradients(model, { microBatch: 3, labelSmoothing: 0.1, workers: 2, backend: 'wasm' });
+    let b;
+    try {
+      b = await train(model, trainSet, valSet, CFG, null, () => {}, { gradients: src });
+    } finally {
+      await src.dispose();
+    }
+    expect(src.alive()).toBe(0);
+    expect(b.state.history).toEqual(a.state.history);
+    expect(bytes(readWeights(model))).toEqual(bytes(readWeights(local)));
+    expect(bytes(b.state.bestWeights)).toEqual(bytes(a.state.bestWeights));
+    expect(bytes(b.state.buffers)).toEqual(bytes(a.state.buffers));
+    // The run did train (not a vacuous comparison of untouched weights).
+    expect(bytes(readWeights(model))).not.toEqual(bytes(readWeights(tinyModel())));
+  });
+
+  it.each([
+    ['throw', /gradient worker 2\/2 failed: injected fault at pass 4/],
+    ['exit', /gradient worker 2\/2 failed: thread exited unexpectedly \(exit code 3\)/],
+  ] as const)('a worker that fails (%s) rejects training with a clear error and ends every worker', async (kind, message) => {
+    const model = tinyModel();
+    // Batch 1 runs passes 0-2, batch 2 passes 3-5: pass 4 is its k = 1, on worker k mod 2 = the 2nd.
+    const src = await workerGradients(model, { microBatch: 3, workers: 2, backend: 'wasm', fault: { pass: 4, kind } });
+    const run = train(model, trainSet, valSet, { ...CFG, maxEpochs: 1 }, null, () => {}, { gradients: src });
+    await expect(run).rejects.toThrow(WorkerGradientsError);
+    await expect(run).rejects.toThrow(message);
+    await src.dispose();
+    expect(src.alive()).toBe(0);
+    await expect(src.compute(trainSet.x.slice(0, M * T), trainSet.y.slice(0, 1), 1, 0)).rejects.toThrow(message);
+  });
+});
+
+describe('resolveWorkers', () => {
+  it('caps at the passes per batch and runs in-process without micro-batches', () => {
+    expect(resolveWorkers(4, 32, 16, 'wasm')).toMatchObject({ workers: 2, note: expect.stringMatching(/using 2, the passes per batch/) });
+    expect(resolveWorkers(2, 32, 16, 'wasm')).toEqual({ workers: 2 });
+    expect(resolveWorkers(1, 32, 16, 'wasm')).toEqual({ workers: 1 });
+    expect(resolveWorkers(2, 32, null, 'wasm')).toMatchObject({ workers: 1, note: expect.stringMatching(/in-process: train.micro_batch null gives one pass/) });
+    expect(resolveWorkers(2, 32, 16, 'tfjs-node')).toMatchObject({ workers: 1, note: expect.stringMatching(/wasm or cpu/) });
+    expect(resolveWorkers('auto', 32, 8, 'wasm').workers).toBeLessThanOrEqual(4);
+  });
+});
+
+describe('ser-train with train.workers', () => {
+  const BIN = resolve(import.meta.dirname, '../bin/ser-train.mjs');
+  let dir = '';
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  const runTrain = (fx: { features: string; init: string }, out: string, params: object, killAfter?: string) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((res) => {
+      const p = spawn(process.execPath, [BIN, '--features', fx.features, '--init', fx.init, '--out-dir', join(out, 'train')], {
+        env: { ...process.env, PIPELINE_PARAMS: JSON.stringify(params), PIPELINE_SCRATCH: join(out, 'scratch') },
+      });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (d) => {
+        stdout += d;
+        if (killAfter && stdout.includes(killAfter)) p.kill('SIGKILL');
+      });
+      p.stderr.on('data', (d) => (stderr += d));
+      p.on('close', (code) => res({ code, stdout, stderr }));
+    });
+  const outputs = async (out: string) =>
+    Promise.all(['model/weights.bin', 'history.json', 'metrics.json'].map((f) => readFile(join(out, 'train', f))));
+
+  it('gives the same bytes with 2 workers (killed) resumed with 1, and runs in-process without micro-batches', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ser-train-workers-'));
+    const fx = await writeFixture(dir, { train: 24, val: 8, test: 8 });
+    const params = (workers: number | string, over: Record<string, unknown> = {}) =>
+      tinyParams({ max_epochs: 2, micro_batch: 3, workers, ...over });
+    const a = await runTrain(fx, join(dir, 'a'), params(1));
+    expect(a.stderr).toBe('');
+    expect(a.code).toBe(0);
+    expect(a.stdout).not.toMatch(/gradient workers/);
+
+    // Killed after epoch 1 with 2 workers, resumed with 1: the checkpoint key ignores workers.
+    const b = join(dir, 'b');
+    const killed = await runTrain(fx, b, params(2), 'epoch 1/2');
+    expect(killed.stdout).toMatch(/train: 2 gradient workers \(micro_batch 3, backend cpu in each\)/);
+    const resumed = await runTrain(fx, b, params(1));
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toMatch(/resuming after epoch 1/);
+    expect(await outputs(b)).toEqual(await outputs(join(dir, 'a')));
+
+    const c = await runTrain(fx, join(dir, 'c'), params(2, { micro_batch: null, max_epochs: 1 }));
+    expect(c.code).toBe(0);
+    expect(c.stdout).toMatch(/train.workers 2: running in-process: train.micro_batch null gives one pass per batch of 8/);
+    const bad = await runTrain(fx, join(dir, 'd'), params(0));
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim()).toMatch(/train\.workers must be auto or an integer >= 1, got 0/);
+  });
+});
