@@ -1,8 +1,10 @@
 // Training-step benchmark: samples/s (forward + backward + SGD update) and peak RSS of the
 // paper-size and demo-size models, per tfjs backend available here, and the same network in
 // PyTorch on CPU when `import torch` works. Each case runs in its own process.
-// Usage: npm run bench -w packages/model [-- --quick] [-- --cpu-paper]
-//   --quick: demo size only; --cpu-paper: also the paper size on tfjs cpu (minutes per step).
+// Usage: npm run bench -w packages/model: the demo and ravdess-cpu networks at batch 32 (passes of
+//   16 rows), in-process and on 2 worker threads, next to PyTorch on 1 and 2 threads.
+// npm run bench -w packages/model -- --paper [--cpu-paper]: demo and paper sizes at batch 16, per
+//   backend (--cpu-paper: also the paper size on tfjs cpu, minutes per step); --quick: demo only.
 // One profile's network (params.yaml + params.<profile>.yaml; `paper` = params.yaml alone):
 //   npm run bench -w packages/model -- --profile ravdess-cpu [--batch 32] [--micro 16,0] [--steps 3]
 //   --micro: comma list of micro-batch sizes (batchGrads passes), 0 = the whole batch in one pass.
@@ -48,7 +50,26 @@ function run(label: string, cmd: string, args: string[], timeoutS: number, env?:
 
 /** Extra cases for `--profile` runs (see benchProfile): each runs its case and returns its row. */
 type ExtraCase = (ctx: { profile: string; batch: number; steps: number; run: typeof run }) => Row | undefined;
-const extraCases: ExtraCase[] = [];
+const extraCases: ExtraCase[] = [
+  // Data-parallel training (train.workers, packages/train): the same batch in micro-batches of
+  // half the batch, in-process vs 2 worker threads, in one process (packages/train/bench/workers.ts).
+  ({ profile: name, batch: b }) => {
+    const label = `tfjs wasm ${name} b${b} (micro ${b / 2}), 2 workers`;
+    process.stdout.write(`- ${label} ... `);
+    const r = spawnSync(`${root}node_modules/.bin/tsx`, [`${root}packages/train/bench/workers.ts`, '--profile', name, '--batch', String(b), '--micro', String(b / 2), '--workers', '2', '--json'], {
+      encoding: 'utf8', cwd: root, timeout: 900_000, maxBuffer: 1 << 24,
+    });
+    const two = (r.stdout ?? '').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Row).find((x) => x['workers'] === 2);
+    if (r.status !== 0 || !two) {
+      process.stdout.write(`failed (exit ${r.status ?? r.signal})\n`);
+      return undefined;
+    }
+    process.stdout.write(`${two['samplesPerSec']} samples/s (weights identical to 1 worker: ${two['identical']})\n`);
+    const row = { case: label, ...two };
+    rows.push(row);
+    return row;
+  },
+];
 
 const tsx = `${root}node_modules/.bin/tsx`;
 const tfjs = (backend: string, size: string, b: number, steps: number, timeoutS: number, micro?: number) =>
@@ -73,8 +94,14 @@ const torch = (size: string, b: number, steps: number, threads: number, timeoutS
 const profile = flag('--profile');
 if (profile !== undefined) {
   benchProfile(profile);
-} else {
+} else if (argv.includes('--paper') || quick) {
   benchSizes();
+} else {
+  // Each profile's network (ravdess-cpu-actor has ravdess-cpu's): 1 and 2 workers, PyTorch 1 and 2 threads.
+  for (const name of ['demo', 'ravdess-cpu']) {
+    benchProfile(name);
+    console.log('');
+  }
 }
 
 /**
@@ -84,7 +111,7 @@ if (profile !== undefined) {
 function benchProfile(name: string): void {
   const b = Number(flag('--batch') ?? '32');
   const steps = Number(flag('--steps') ?? '3');
-  const micros = (flag('--micro') ?? '0').split(',').map(Number);
+  const micros = (flag('--micro') ?? String(b / 2)).split(',').map(Number);
   const input = inputShapeFrom(paramsFor(name));
   console.log(`training-step bench, ${name} network (input ${input.nMels} x ${input.frames}), batch ${b}; ${python ? 'PyTorch found' : 'PyTorch not found: skipped'}`);
   const ours: Row[] = [];

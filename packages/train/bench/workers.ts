@@ -29,6 +29,7 @@ const args = parseArgs(process.argv.slice(2), {
   batches: { type: 'string', default: '6' },
   rounds: { type: 'string', default: '1' },
   warmup: { type: 'string', default: '2' },
+  json: { type: 'boolean', default: false },
 });
 const params = loadStageParams({ argv: ['--profile', String(args['profile'])] });
 await selectBackend('wasm');
@@ -98,5 +99,11 @@ for (let r = 0; r < rounds; r++) {
   console.log(`workers ${W}: ${fmt(b)}`);
   const same = readWeights(mA).every((w, i) => Buffer.compare(Buffer.from(w.buffer), Buffer.from(readWeights(mB)[i]!.buffer)) === 0);
   console.log(`speed-up ${(b.samplesPerSec / a.samplesPerSec).toFixed(2)}x; final weights byte-identical: ${same}`);
+  // --json: one line per case, for packages/model/bench/run.ts's table.
+  if (args['json']) {
+    for (const [workers, r] of [[1, a], [W, b]] as const) {
+      console.log(JSON.stringify({ impl: 'tfjs', backend: 'wasm', workers, batch: B, microBatch: mb, samplesPerSec: +r.samplesPerSec.toFixed(2), samplesPerCpuSec: +r.samplesPerCpuSec.toFixed(2), identical: same }));
+    }
+  }
   tf.dispose([...mA.weights.map((w) => w.read()), ...mB.weights.map((w) => w.read())]);
 }
