@@ -5,6 +5,8 @@ Prints one JSON line. Same structure and sizes: residual blocks (conv3x3-BN-ReLU
 1x1 conv-BN shortcut when channels change), ReLU, pooling, dropout; flatten; dense D (ReLU);
 2x4 max pool -> frames as sequence -> linear d_model -> sinusoidal PE -> post-norm encoder layers;
 cross-attention (Q from f_cnn); concat; linear 8. Training step: forward + CE + backward + SGD.
+`Net` is the one PyTorch definition of the network: torch_gpu_bench.py and torch_parity.py (the
+tfjs/PyTorch parity check, which loads the tfjs weights into it) import it from here.
 """
 import json
 import math
@@ -48,12 +50,17 @@ class Net(nn.Module):
         d = cfg['d_model']
         self.proj = nn.Linear(n_mels // pm, d)
         steps = frames // pt
-        pos = torch.arange(steps).unsqueeze(1)
-        div = torch.pow(10000.0, torch.arange(0, d, 2) / d)
-        pe = torch.zeros(steps, d)
-        pe[:, 0::2] = torch.sin(pos / div)
-        pe[:, 1::2] = torch.cos(pos / div)
-        self.register_buffer('pe', pe)
+        kind = cfg.get('positional_encoding', 'sinusoidal')
+        if kind == 'learned':  # as the tfjs layer: a trainable [T', d] table, N(0, 0.02)
+            self.pe = nn.Parameter(torch.randn(steps, d) * 0.02)
+        else:  # sinusoidal (fixed) or none (zeros)
+            pe = torch.zeros(steps, d)
+            if kind == 'sinusoidal':
+                pos = torch.arange(steps).unsqueeze(1)
+                div = torch.pow(10000.0, torch.arange(0, d, 2) / d)
+                pe[:, 0::2] = torch.sin(pos / div)
+                pe[:, 1::2] = torch.cos(pos / div)[:, : d // 2]
+            self.register_buffer('pe', pe)
         layer = nn.TransformerEncoderLayer(d, cfg['heads'], cfg['ffn_dim'], cfg['transformer_dropout'], batch_first=True)
         self.encoder = nn.TransformerEncoder(layer, cfg['transformer_layers'], enable_nested_tensor=False)
         a = cfg['attention_dim']
@@ -94,14 +101,17 @@ def main():
     step()
     warm = time.perf_counter() - t0
     t1 = time.perf_counter()
+    c1 = time.process_time()  # this process's CPU time, all threads: less sensitive to other load
     for _ in range(steps):
         step()
     secs = time.perf_counter() - t1
+    cpu_secs = time.process_time() - c1
     print(json.dumps({
         'impl': 'pytorch', 'backend': f'cpu-{threads}t', 'torch': torch.__version__,
         'params': sum(p.numel() for p in net.parameters() if p.requires_grad),
         'batch': batch, 'steps': steps, 'warmupS': round(warm, 2),
         'samplesPerSec': round(batch * steps / secs, 2),
+        'samplesPerCpuSec': round(batch * steps / cpu_secs, 2),
         'peakRssMB': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }))
 
