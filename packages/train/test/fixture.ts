@@ -1,7 +1,8 @@
 // Test fixture: a tiny, learnable features dir (train/val/test/scaler.arrow with lineage
 // metadata) and a tiny seeded paper-architecture model, written the way the upstream stages do.
+import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { buildModel, saveModel, type ModelConfig } from '@ser/model';
 import { TensorFileWriter } from '@ser/tensor-io';
 import { mulberry32 } from '../src/core.ts';
@@ -107,3 +108,29 @@ export const tinyParams = (over: Record<string, unknown> = {}) => ({
     ...over,
   },
 });
+
+export interface TrainRun {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+const BIN = resolve(import.meta.dirname, '../bin/ser-train.mjs');
+
+/** Runs the ser-train CLI on a fixture; `killAfter` SIGKILLs it as soon as stdout contains that text. */
+export function runTrainCli(fx: { features: string; init: string }, outDir: string, scratch: string, params: object, killAfter?: string): Promise<TrainRun> {
+  return new Promise((res) => {
+    const p = spawn(process.execPath, [BIN, '--features', fx.features, '--init', fx.init, '--out-dir', outDir], {
+      env: { ...process.env, PIPELINE_PARAMS: JSON.stringify(params), PIPELINE_SCRATCH: scratch },
+    });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => {
+      stdout += d;
+      if (killAfter && stdout.includes(killAfter)) p.kill('SIGKILL');
+    });
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('close', (code, signal) => res({ code, signal, stdout, stderr }));
+  });
+}

@@ -1,14 +1,12 @@
 // The ser-train CLI end to end on a tiny generated dataset: outputs, determinism, kill + resume.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHECKPOINT_FILE } from '../src/stage.ts';
-import { tinyParams, writeFixture } from './fixture.ts';
+import { runTrainCli, tinyParams, writeFixture } from './fixture.ts';
 
-const BIN = resolve(import.meta.dirname, '../bin/ser-train.mjs');
 let dir: string;
 let fx: { features: string; init: string };
 
@@ -20,29 +18,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number | null;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs ser-train; `killAfter` SIGKILLs it as soon as stdout contains that text. */
-function runTrain(outDir: string, scratch: string, params: object, killAfter?: string): Promise<Run> {
-  return new Promise((res) => {
-    const p = spawn(process.execPath, [BIN, '--features', fx.features, '--init', fx.init, '--out-dir', outDir], {
-      env: { ...process.env, PIPELINE_PARAMS: JSON.stringify(params), PIPELINE_SCRATCH: scratch },
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => {
-      stdout += d;
-      if (killAfter && stdout.includes(killAfter)) p.kill('SIGKILL');
-    });
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code, signal) => res({ code, signal, stdout, stderr }));
-  });
-}
+/** Runs ser-train on the fixture; `killAfter` SIGKILLs it as soon as stdout contains that text. */
+const runTrain = (outDir: string, scratch: string, params: object, killAfter?: string) => runTrainCli(fx, outDir, scratch, params, killAfter);
 
 describe('ser-train', () => {
   it('trains, writes model + preprocess.json + history + metrics, and resumes a killed run to the same bytes', async () => {

@@ -1,14 +1,13 @@
 // Data-parallel gradients (train.workers): worker threads give byte-identical training to the
 // in-process passes, and a failing worker surfaces as one clear error with every thread ended.
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildModel, selectBackend, setScaler } from '@ser/model';
 import { mulberry32, readWeights, train, type Dataset, type TrainConfig } from '../src/core.ts';
 import { resolveWorkers, workerGradients, WorkerGradientsError } from '../src/workers.ts';
-import { TINY_MODEL, TINY_SHAPE, tinyParams, writeFixture } from './fixture.ts';
+import { runTrainCli, TINY_MODEL, TINY_SHAPE, tinyParams, writeFixture } from './fixture.ts';
 
 await selectBackend('wasm');
 const [M, T] = TINY_SHAPE;
@@ -91,25 +90,12 @@ describe('resolveWorkers', () => {
 });
 
 describe('ser-train with train.workers', () => {
-  const BIN = resolve(import.meta.dirname, '../bin/ser-train.mjs');
   let dir = '';
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
   const runTrain = (fx: { features: string; init: string }, out: string, params: object, killAfter?: string) =>
-    new Promise<{ code: number | null; stdout: string; stderr: string }>((res) => {
-      const p = spawn(process.execPath, [BIN, '--features', fx.features, '--init', fx.init, '--out-dir', join(out, 'train')], {
-        env: { ...process.env, PIPELINE_PARAMS: JSON.stringify(params), PIPELINE_SCRATCH: join(out, 'scratch') },
-      });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (d) => {
-        stdout += d;
-        if (killAfter && stdout.includes(killAfter)) p.kill('SIGKILL');
-      });
-      p.stderr.on('data', (d) => (stderr += d));
-      p.on('close', (code) => res({ code, stdout, stderr }));
-    });
+    runTrainCli(fx, join(out, 'train'), join(out, 'scratch'), params, killAfter);
   const outputs = async (out: string) =>
     Promise.all(['model/weights.bin', 'history.json', 'metrics.json'].map((f) => readFile(join(out, 'train', f))));
 
