@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds .device/rt/: what the GPU box (x86-64 Linux, CUDA, no Node, no registries) needs to run the
 # webgpu training path: this machine's node (stripped, xz), the node_modules closure of packages/*
-# (select-modules.ts, tar.xz) and the Vulkan/EGL loader .debs (device README). All three go into one
+# (select-modules.ts, tar.xz) and the Vulkan/EGL loader .debs (Debian amd64). All three go into one
 # tar, split into parts < 60 MiB (default 56 MiB) with runtime.manifest.json and runtime.SHA256SUMS.
 # Usage: scripts/device/pack.sh [--part-mib 56] [--skip-debs]      (run from anywhere; ~2-4 min)
 set -euo pipefail
@@ -35,7 +35,7 @@ rm "$work/node"
 npx --no-install tsx scripts/device/src/select-modules.ts "$root" > "$work/modules.list"
 tar -C "$root" -cf - --no-recursion -T "$work/modules.list" | xz -9 -T2 -c > "$work/payload/node_modules.tar.xz"
 
-# 3. Vulkan/EGL loaders (Debian amd64 .debs; `dpkg -x` into / on the box, as the device README says).
+# 3. Vulkan/EGL loaders (Debian amd64 .debs; `dpkg -x` into / on the box, no package manager needed).
 if [ "$skip_debs" = 0 ]; then
   o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
   mkdir -p /tmp/amd64/partial

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# One command, here, before a GPU session's device calls: builds what is missing in .device/
-# (the runtime pack; the corpus pack from RAVDESS_DIR or --data-dir) and prints the call plan.
+# One command, on a machine with the repository, before copying to a GPU host: builds what is missing in .device/
+# (the runtime pack; the corpus pack from RAVDESS_DIR or --data-dir) and prints the transfer plan.
 # Usage: scripts/device/prepare.sh [--data-dir DIR] [--force] [plan.ts flags: --max-epochs N --seed-timeout-s S --seeds 1,2,3]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs ON the GPU box, in the repository root of the copy the device tool made, as root.
+# Runs ON the GPU box, in the repository root of the copied working tree, as root.
 # Usage: bash scripts/device/remote.sh MODE [MODE ...] [--seeds 1,2,3,4,5] [--max-epochs N] [--seed-timeout-s S]
 #   stash       copy the .device/data parts carried in this call to /tmp/ser-parts (no Node needed)
 #   setup       stash, then unpack the runtime (.device/rt parts, or the copy left in /tmp by an earlier
@@ -137,7 +137,7 @@ for m in "${modes[@]}"; do
   say "== $m: exit $rc in $(( $(date +%s) - t0 )) s"
   [ $rc -eq 0 ] || status=$rc
 done
-# Let tee write the end of the log before the device tool collects $OUT.
+# Let tee write the end of the log before $OUT is collected.
 exec 1>&3 2>&4
 wait "$tee_pid" 2>/dev/null
 exit $status

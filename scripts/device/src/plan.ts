@@ -1,4 +1,4 @@
-// The device calls that carry the packs to the GPU box and run everything, built from the manifests:
+// The transfers that carry the packs to the GPU host and run everything, built from the manifests:
 // which paths each call carries (at most 8, under the 64 MiB per-call limit together with the
 // working tree), its command (at most 2,000 characters) and its timeout. docs/GPU.md shows the output.
 // Usage: tsx scripts/device/src/plan.ts [--json] [--max-epochs N] [--seed-timeout-s S] [--seeds 1,2,3,4,5]
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readManifest, MIB, type PartsManifest } from './parts.ts';
 
-export const CALL_LIMIT_BYTES = 64 * MIB; // the device tool's limit for the whole working tree + carry
+export const CALL_LIMIT_BYTES = 64 * MIB; // one transfer: the working tree + the pack files it carries
 export const MAX_CARRY = 8;
 export const MAX_COMMAND = 2000;
 export const SAFETY_BYTES = 1 * MIB;
@@ -70,7 +70,7 @@ export function planCalls(rt: PartsManifest, data: PartsManifest | undefined, o:
   return calls;
 }
 
-/** Bytes of what the device tool sends besides the carry: tracked + untracked-not-ignored files. */
+/** Bytes of what a transfer sends besides the pack files: tracked + untracked-not-ignored files. */
 export function workingTreeBytes(root: string): number {
   const out = execSync('git ls-files -z -co --exclude-standard', { cwd: root, maxBuffer: 1 << 26 });
   let n = 0;
