@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { countParams, EMOTIONS, loadModel, saveModel, selectBackend, setScaler, tf } from '@ser/model';
 import { readTensorFile, readTensorSchema } from '@ser/tensor-io';
-import { ParamError, UserError, arr, getParam, log, nullable, num, progress, record, str, type Params } from '@ser/stage-kit';
+import { ParamError, UserError, arr, getParam, log, nullable, num, profileFrom, progress, record, str, type Params } from '@ser/stage-kit';
 import {
   decodeState,
   encodeState,
@@ -20,6 +20,7 @@ import {
   type TrainState,
 } from './core.ts';
 import { resolveWorkers, workerGradients, type WorkerGradientSource } from './workers.ts';
+import { PROVENANCE_FILE, provenanceFor } from './provenance.ts';
 
 export const CHECKPOINT_FILE = 'train-checkpoint.bin';
 
@@ -154,12 +155,15 @@ export interface TrainStageArgs {
   init: string; // model dir from the model stage
   outDir: string; // writes model/, history.json, metrics.json
   params: Params;
+  profile?: string; // params profile for provenance.json (default: --profile in argv, else $PIPELINE_PROFILE; '' = default)
   scratch?: string; // checkpoint dir (default: $PIPELINE_SCRATCH, else <out-dir>/../.train-scratch)
 }
 
 export async function runTrainStage(a: TrainStageArgs): Promise<{ metrics: Record<string, unknown> }> {
   const t0 = performance.now();
   const cfg = trainParamsFrom(a.params);
+  // Checks data.source before any work.
+  const provenance = provenanceFor(a.params, a.profile ?? profileFrom(process.argv.slice(2), process.env));
   let backend: string;
   try {
     backend = (await selectBackend(cfg.backend as Parameters<typeof selectBackend>[0], log)).name;
@@ -259,6 +263,7 @@ export async function runTrainStage(a: TrainStageArgs): Promise<{ metrics: Recor
   await rm(tmpModel, { recursive: true, force: true });
   await saveModel(model, tmpModel);
   await writeFile(join(tmpModel, 'preprocess.json'), `${JSON.stringify(preprocess, null, 2)}\n`);
+  await writeFile(join(tmpModel, PROVENANCE_FILE), `${JSON.stringify(provenance, null, 2)}\n`);
   await rm(modelDir, { recursive: true, force: true });
   await rename(tmpModel, modelDir);
 

@@ -87,6 +87,7 @@ export async function writeFixture(dir: string, rows = { train: 32, val: 16, tes
 
 export const tinyParams = (over: Record<string, unknown> = {}) => ({
   seed: 42,
+  data: { source: 'synthetic' },
   train: {
     backend: 'cpu',
     optimizer: 'sgd',
@@ -119,10 +120,17 @@ export interface TrainRun {
 const BIN = resolve(import.meta.dirname, '../bin/ser-train.mjs');
 
 /** Runs the ser-train CLI on a fixture; `killAfter` SIGKILLs it as soon as stdout contains that text. */
-export function runTrainCli(fx: { features: string; init: string }, outDir: string, scratch: string, params: object, killAfter?: string): Promise<TrainRun> {
+export function runTrainCli(
+  fx: { features: string; init: string },
+  outDir: string,
+  scratch: string,
+  params: object,
+  killAfter?: string,
+  env: Record<string, string> = {},
+): Promise<TrainRun> {
   return new Promise((res) => {
     const p = spawn(process.execPath, [BIN, '--features', fx.features, '--init', fx.init, '--out-dir', outDir], {
-      env: { ...process.env, PIPELINE_PARAMS: JSON.stringify(params), PIPELINE_SCRATCH: scratch },
+      env: { ...process.env, PIPELINE_PROFILE: '', ...env, PIPELINE_PARAMS: JSON.stringify(params), PIPELINE_SCRATCH: scratch },
     });
     let stdout = '';
     let stderr = '';

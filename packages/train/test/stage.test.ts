@@ -1,4 +1,5 @@
 // The ser-train CLI end to end on a tiny generated dataset: outputs, determinism, kill + resume.
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,7 +20,8 @@ afterAll(async () => {
 });
 
 /** Runs ser-train on the fixture; `killAfter` SIGKILLs it as soon as stdout contains that text. */
-const runTrain = (outDir: string, scratch: string, params: object, killAfter?: string) => runTrainCli(fx, outDir, scratch, params, killAfter);
+const runTrain = (outDir: string, scratch: string, params: object, killAfter?: string, env?: Record<string, string>) =>
+  runTrainCli(fx, outDir, scratch, params, killAfter, env);
 
 describe('ser-train', () => {
   it('trains, writes model + preprocess.json + history + metrics, and resumes a killed run to the same bytes', async () => {
@@ -58,7 +60,38 @@ describe('ser-train', () => {
     expect(resumed.stdout).not.toMatch(/^epoch 1\/4/m);
     expect(await readFile(join(b, 'train', 'model', 'weights.bin'))).toEqual(weights);
     expect(JSON.parse(await readFile(join(b, 'train', 'history.json'), 'utf8'))).toEqual(history);
+    // provenance.json: deterministic (no clock), so a resumed run writes the same bytes.
+    const provenance = await readFile(join(a, 'train', 'model', 'provenance.json'), 'utf8');
+    expect(JSON.parse(provenance)).toMatchObject({ data: { source: 'synthetic' }, profile: 'default' });
+    expect(await readFile(join(b, 'train', 'model', 'provenance.json'), 'utf8')).toBe(provenance);
 
+  });
+
+  it('records the data source, profile and params hash in model/provenance.json', async () => {
+    const params = { ...tinyParams({ max_epochs: 1 }), data: { source: 'ravdess' } };
+    const out = join(dir, 'prov', 'train');
+    const r = await runTrain(out, join(dir, 'prov', 'scratch'), params, undefined, { PIPELINE_PROFILE: 'ravdess-cpu' });
+    expect(r.code).toBe(0);
+    const p = JSON.parse(await readFile(join(out, 'model', 'provenance.json'), 'utf8'));
+    expect(p.data.source).toBe('ravdess');
+    expect(p.data.licence).toMatch(/^CC BY-NC-SA 4\.0/);
+    expect(p.data.warning).toBeNull();
+    expect(p.profile).toBe('ravdess-cpu');
+    expect(p.params['data.source']).toBe('ravdess');
+    expect(p.params['train.lr']).toBe(0.05);
+    expect(p.params_sha256).toBe(createHash('sha256').update(JSON.stringify(p.params)).digest('hex'));
+  });
+
+  it('refuses a missing or unknown data.source before training, naming the key', async () => {
+    const { data: _data, ...noSource } = tinyParams();
+    for (const [name, params] of [['none', noSource], ['bad', { ...noSource, data: { source: 'youtube' } }]] as const) {
+      const out = join(dir, `src-${name}`, 'train');
+      const r = await runTrain(out, join(dir, `src-${name}`, 'scratch'), params);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/params: data\.source (is missing|must be one of "ravdess", "synthetic")/);
+      expect(r.stdout).not.toMatch(/epoch 1/);
+      expect(existsSync(out)).toBe(false);
+    }
   });
 
   it('names the param key of a bad value and writes nothing', async () => {
