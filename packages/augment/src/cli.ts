@@ -6,11 +6,15 @@ await runCli(async (argv) => {
   const args = parseArgs(
     argv,
     {
-      in: { type: 'string', required: true, desc: 'segment/segments.arrow' },
-      split: { type: 'string', required: true, desc: 'split/split.json' },
-      'out-dir': { type: 'string', required: true, desc: 'writes train.arrow, val.arrow, test.arrow here' },
+      in: { type: 'string', required: true, arg: 'file', desc: 'segment/segments.arrow' },
+      split: { type: 'string', required: true, arg: 'file', desc: 'split/split.json' },
+      'out-dir': { type: 'string', required: true, arg: 'dir', desc: 'writes train.arrow, val.arrow, test.arrow here' },
     },
-    { prog: 'ser-augment' },
+    {
+      prog: 'ser-augment',
+      summary: 'Writes the train rows plus augment.copies AWGN copies of each, and val/test untouched (params augment.*).',
+      examples: ['ser-augment --in artifacts/segment/segments.arrow --split artifacts/split/split.json --out-dir artifacts/augment'],
+    },
   );
   await runAugment(args.in as string, args.split as string, args['out-dir'] as string, loadStageParams());
 });

@@ -2,12 +2,20 @@
 import { loadStageParams, parseArgs, runCli } from '@ser/stage-kit';
 import { runEvaluateStage } from './stage.ts';
 
-await runCli(async () => {
-  const args = parseArgs(process.argv.slice(2), {
-    features: { type: 'string', required: true },
-    model: { type: 'string', required: true },
-    'out-dir': { type: 'string', required: true },
-  });
+await runCli(async (argv) => {
+  const args = parseArgs(
+    argv,
+    {
+      features: { type: 'string', required: true, arg: 'dir', desc: 'features stage folder (reads test.arrow)' },
+      model: { type: 'string', required: true, arg: 'dir', desc: 'trained model folder (train/model)' },
+      'out-dir': { type: 'string', required: true, arg: 'dir', desc: 'writes metrics.json, confusion.json, per_emotion.json here' },
+    },
+    {
+      prog: 'ser-evaluate',
+      summary: 'Test-set accuracy, per-emotion P/R/F1, confusion matrix, by intensity and gender (params train.backend, seed).',
+      examples: ['ser-evaluate --features artifacts/demo/features --model artifacts/demo/train/model --out-dir artifacts/demo/evaluate --profile demo'],
+    },
+  );
   await runEvaluateStage({
     features: String(args['features']),
     model: String(args['model']),

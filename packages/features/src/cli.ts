@@ -16,8 +16,14 @@ const DEFAULTS = {
 };
 
 const STAGE_SPEC: ArgSpec = {
-  'in-dir': { type: 'string', required: true, desc: 'folder with train.arrow, val.arrow, test.arrow (audio, shape [samples])' },
-  'out-dir': { type: 'string', required: true, desc: 'folder for train/val/test.arrow (log-mel) and scaler.arrow' },
+  'in-dir': { type: 'string', required: true, arg: 'dir', desc: 'folder with train.arrow, val.arrow, test.arrow (audio, shape [samples])' },
+  'out-dir': { type: 'string', required: true, arg: 'dir', desc: 'folder for train/val/test.arrow (log-mel) and scaler.arrow' },
+};
+
+/** Both commands, listed by each one's --help. */
+const COMMANDS = {
+  [`${PROG} stage`]: 'the features stage: log-mel of every row of train/val/test, scaler fit on train (params features.*)',
+  [`${PROG} <wav>`]: "one clip's log-mel as .npy (float32, C order), for debugging and parity checks",
 };
 
 // Feature flags map to features.<key>; numbers unless noted.
@@ -34,10 +40,10 @@ const FEATURE_FLAGS: Record<string, keyof FeatureParams> = {
 };
 
 const FILE_SPEC: ArgSpec = {
-  out: { type: 'string', required: true, desc: 'output .npy (float32, C order, shape [n_mels, frames])' },
-  offset: { type: 'string', desc: 'segment start in s (default: params segment.offset, else 0.5)' },
-  duration: { type: 'string', desc: 'segment length in s, zero-padded; "full" = the whole file from offset (default: params segment.duration, else 3)' },
-  'sample-rate': { type: 'string', desc: 'resample to this rate in Hz first (default: params ingest.sample_rate, else 48000)' },
+  out: { type: 'string', required: true, arg: 'file', desc: 'output .npy (float32, C order, shape [n_mels, frames])' },
+  offset: { type: 'string', arg: 's', desc: 'segment start in s (default: params segment.offset, else 0.5)' },
+  duration: { type: 'string', arg: 's|full', desc: 'segment length in s, zero-padded; "full" = the whole file from offset (default: params segment.duration, else 3)' },
+  'sample-rate': { type: 'string', arg: 'Hz', desc: 'resample to this rate in Hz first (default: params ingest.sample_rate, else 48000)' },
   ...Object.fromEntries(Object.entries(FEATURE_FLAGS).map(([f, k]) => [f, { type: 'string' as const, desc: `features.${k} (default: params.yaml, else the paper's value)` }])),
 };
 
@@ -65,7 +71,13 @@ function baseParams(argv: string[]): { features: Record<string, unknown>; offset
 }
 
 async function mainFile(argv: string[]): Promise<void> {
-  const a = parseArgs(argv, FILE_SPEC, { positionals: ['wav'], prog: PROG });
+  const a = parseArgs(argv, FILE_SPEC, {
+    positionals: ['wav'],
+    prog: PROG,
+    summary: "Writes one clip's log-mel (dB) as .npy, with the params' (or the paper's) window, resampling and mel settings.",
+    commands: COMMANDS,
+    examples: [`${PROG} data/RAVDESS/Actor_01/03-01-01-01-01-01-01.wav --out x.npy`, `${PROG} clip.wav --out x.npy --duration full --n-mels 64 --sample-rate 16000`],
+  });
   const wav = a.wav as string | undefined;
   if (!wav) throw new UserError(`${PROG}: missing <wav> (usage: ${PROG} <wav> --out x.npy, or ${PROG} stage --in-dir D --out-dir D)`);
   const base = baseParams(argv);
@@ -108,7 +120,13 @@ async function mainFile(argv: string[]): Promise<void> {
 }
 
 async function mainStage(argv: string[]): Promise<void> {
-  const a = parseArgs(argv, STAGE_SPEC, { positionals: ['command'], prog: `${PROG} stage` });
+  // argv[0] is `stage`, which selected this function.
+  const a = parseArgs(argv.slice(1), STAGE_SPEC, {
+    prog: `${PROG} stage`,
+    summary: 'Log-mel spectrograms (dB, not scaled) of train/val/test.arrow, and StandardScaler statistics fit on train only.',
+    commands: COMMANDS,
+    examples: [`${PROG} stage --in-dir artifacts/augment --out-dir artifacts/features`],
+  });
   const params = featureParamsFrom(loadStageParams({ argv }));
   let last = 0;
   const t0 = Date.now();

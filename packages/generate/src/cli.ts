@@ -3,7 +3,11 @@ import { loadStageParams, log, parseArgs, progress, runCli } from '@ser/stage-ki
 import { generateOptionsFrom, writeCorpus } from './stage.ts';
 
 await runCli(async (argv) => {
-  const args = parseArgs(argv, { out: { type: 'string', required: true, desc: 'corpus folder to write (Actor_XX/*.wav)' } }, { prog: 'ser-generate' });
+  const args = parseArgs(argv, { out: { type: 'string', required: true, arg: 'dir', desc: 'corpus folder to write (Actor_XX/*.wav)' } }, {
+    prog: 'ser-generate',
+    summary: 'Writes the synthetic RAVDESS-shaped demo corpus (params generate.*): RAVDESS file names, RIFF quirks, some stereo files.',
+    examples: ['ser-generate --out artifacts/demo/generate/corpus --profile demo'],
+  });
   const opts = generateOptionsFrom(loadStageParams({ argv }));
   const out = String(args.out);
   log(`generate: seed ${opts.seed}, ${opts.actors} actors x ${opts.clipsPerActor} clips, ${opts.sampleRate} Hz -> ${out}`);

@@ -5,21 +5,35 @@ import { cliProgress, ingestParamsFrom, runIngest } from './stage.ts';
 import { ZipError } from './zip.ts';
 
 const STAGE_FLAGS = {
-  'data-dir': { type: 'string', required: true, desc: 'corpus folder (data.dir)' },
-  out: { type: 'string', required: true, desc: 'clips.arrow to write' },
-  report: { type: 'string', required: true, desc: 'report.json to write' },
+  'data-dir': { type: 'string', required: true, arg: 'dir', desc: 'corpus folder (data.dir)' },
+  out: { type: 'string', required: true, arg: 'file', desc: 'clips.arrow to write' },
+  report: { type: 'string', required: true, arg: 'file', desc: 'report.json to write' },
 } as const;
 
 const DOWNLOAD_FLAGS = {
-  'data-dir': { type: 'string', desc: 'folder to fill (default: data.dir)' },
-  url: { type: 'string', desc: 'zip URL (default: data.url)' },
-  md5: { type: 'string', desc: `expected MD5 of the zip (default: data.md5, else ${RAVDESS_SPEECH_MD5})` },
+  'data-dir': { type: 'string', arg: 'dir', desc: 'folder to fill (default: data.dir)' },
+  url: { type: 'string', arg: 'url', desc: 'zip URL (default: data.url)' },
+  md5: { type: 'string', arg: 'hex', desc: `expected MD5 of the zip (default: data.md5, else ${RAVDESS_SPEECH_MD5})` },
   'keep-zip': { type: 'boolean', desc: 'keep <data-dir>.zip after extracting' },
-  attempts: { type: 'string', default: '5', desc: 'download attempts (resumed with HTTP Range)' },
+  attempts: { type: 'string', arg: 'n', default: '5', desc: 'download attempts (resumed with HTTP Range)' },
 } as const;
 
+/** Both commands, listed by each one's --help. */
+const COMMANDS = {
+  'ser-ingest': 'the ingest stage: every WAV under --data-dir -> one Arrow row per clip (params ingest.*)',
+  'ser-ingest download': `fetch and unpack the RAVDESS speech zip (Zenodo record 1188976) into data.dir, resumable, MD5-checked`,
+};
+
 async function stage(argv: string[]): Promise<void> {
-  const a = parseArgs(argv, STAGE_FLAGS, { prog: 'ser-ingest' });
+  const a = parseArgs(argv, STAGE_FLAGS, {
+    prog: 'ser-ingest',
+    summary: 'Decodes every WAV under --data-dir (RAVDESS names), mixes to mono, resamples to ingest.sample_rate.',
+    commands: COMMANDS,
+    examples: [
+      'ser-ingest --data-dir data/RAVDESS --out artifacts/ingest/clips.arrow --report artifacts/ingest/report.json',
+      'ser-ingest download --url "https://zenodo.org/records/1188976/files/Audio_Speech_Actors_01-24.zip?download=1"',
+    ],
+  });
   const p = ingestParamsFrom(loadStageParams({ argv }));
   const t0 = Date.now();
   const r = await runIngest({
@@ -49,7 +63,15 @@ function megabytes(): (bytes: number, total: number) => void {
 }
 
 async function download(argv: string[]): Promise<void> {
-  const a = parseArgs(argv, DOWNLOAD_FLAGS, { prog: 'ser-ingest download' });
+  const a = parseArgs(argv, DOWNLOAD_FLAGS, {
+    prog: 'ser-ingest download',
+    summary: 'Fetches the corpus zip into an empty or missing data.dir: HTTP Range resume, retries, MD5 check, atomic extract.',
+    commands: COMMANDS,
+    examples: [
+      'ser-ingest download --url "https://zenodo.org/records/1188976/files/Audio_Speech_Actors_01-24.zip?download=1"',
+      'ser-ingest download --data-dir /data/RAVDESS --keep-zip',
+    ],
+  });
   const params = loadStageParams({ argv });
   const dataDir = (a['data-dir'] as string | undefined) ?? getParam(params, 'data.dir', str({ nonEmpty: true }));
   const url = (a.url as string | undefined) ?? getParam(params, 'data.url', nullable(str())) ?? '';

@@ -87,7 +87,11 @@ export interface PredictArgs {
 export const USAGE = `usage: ser-predict <file.wav ...> [--model <train/model dir>] [--json] [--backend auto|wasm|cpu|...]
   --model    trained model dir (default: artifacts/train/model, else artifacts/demo/train/model)
   --json     one JSON document on stdout: [{file, emotion, confidence, probabilities} | {file, error}]
-  --backend  tfjs backend (default auto)`;
+  --backend  tfjs backend (default auto)
+
+examples:
+  ser-predict data/RAVDESS/Actor_01/03-01-05-02-01-01-01.wav
+  ser-predict clips/*.wav --model artifacts/demo/train/model --json`;
 
 /** `ser-predict` argv: any number of WAV paths plus flags; unknown flags are an error. */
 export function parsePredictArgs(argv: string[]): PredictArgs {

@@ -6,10 +6,14 @@ await runCli(async (argv) => {
   const args = parseArgs(
     argv,
     {
-      in: { type: 'string', required: true, desc: 'ingest/clips.arrow (shape [-1], metadata sample_rate)' },
-      out: { type: 'string', required: true, desc: 'segment/segments.arrow' },
+      in: { type: 'string', required: true, arg: 'file', desc: 'ingest/clips.arrow (shape [-1], metadata sample_rate)' },
+      out: { type: 'string', required: true, arg: 'file', desc: 'segment/segments.arrow' },
     },
-    { prog: 'ser-segment' },
+    {
+      prog: 'ser-segment',
+      summary: 'Cuts every clip to segment.duration s from segment.offset s, zero-padded (params segment.*).',
+      examples: ['ser-segment --in artifacts/ingest/clips.arrow --out artifacts/segment/segments.arrow'],
+    },
   );
   await runSegment(args.in as string, args.out as string, loadStageParams());
 });

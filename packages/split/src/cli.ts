@@ -6,10 +6,14 @@ await runCli(async (argv) => {
   const args = parseArgs(
     argv,
     {
-      in: { type: 'string', required: true, desc: 'segment/segments.arrow (label columns id, actor, emotion)' },
-      out: { type: 'string', required: true, desc: 'split/split.json' },
+      in: { type: 'string', required: true, arg: 'file', desc: 'segment/segments.arrow (label columns id, actor, emotion)' },
+      out: { type: 'string', required: true, arg: 'file', desc: 'split/split.json' },
     },
-    { prog: 'ser-split' },
+    {
+      prog: 'ser-split',
+      summary: 'Assigns each clip to train, val or test: per emotion, or by actor with split.by: actor (params split.*).',
+      examples: ['ser-split --in artifacts/segment/segments.arrow --out artifacts/split/split.json'],
+    },
   );
   await runSplit(args.in as string, args.out as string, loadStageParams());
 });

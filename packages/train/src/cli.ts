@@ -2,13 +2,23 @@
 import { loadStageParams, parseArgs, runCli } from '@ser/stage-kit';
 import { runTrainStage } from './stage.ts';
 
-await runCli(async () => {
-  const args = parseArgs(process.argv.slice(2), {
-    features: { type: 'string', required: true },
-    init: { type: 'string', required: true },
-    'out-dir': { type: 'string', required: true },
-    scratch: { type: 'string' },
-  });
+await runCli(async (argv) => {
+  const args = parseArgs(
+    argv,
+    {
+      features: { type: 'string', required: true, arg: 'dir', desc: 'features stage folder: train.arrow, val.arrow, scaler.arrow' },
+      init: { type: 'string', required: true, arg: 'dir', desc: 'untrained model from the model stage (model.json, weights.bin)' },
+      'out-dir': { type: 'string', required: true, arg: 'dir', desc: 'writes model/ (best epoch), metrics.json, history.json here' },
+      scratch: { type: 'string', arg: 'dir', desc: 'per-epoch checkpoint folder for resuming a killed run (default: $PIPELINE_SCRATCH, else <out-dir>/../.train-scratch)' },
+    },
+    {
+      prog: 'ser-train',
+      summary: 'Trains the model with early stopping on the validation loss and saves the best epoch (params train.*, seed).',
+      examples: [
+        'ser-train --features artifacts/demo/features --init artifacts/demo/model --out-dir artifacts/demo/train --profile demo',
+      ],
+    },
+  );
   await runTrainStage({
     features: String(args['features']),
     init: String(args['init']),
