@@ -18,7 +18,7 @@ export interface EvaluateStageArgs {
 
 /** Runs the model in inference mode (training=false) over `data` rows: argmax and the mean
  * cross-entropy against `y`. */
-export function predictAll(model: tf.LayersModel, data: Float32Array, count: number, y: Int32Array, batchSize: number) {
+export async function predictAll(model: tf.LayersModel, data: Float32Array, count: number, y: Int32Array, batchSize: number) {
   const shape = model.inputs[0]!.shape.slice(1) as number[];
   const size = shape.reduce((a, b) => a * b, 1);
   if (data.length !== count * size) throw new UserError(`test features have ${data.length / Math.max(1, count)} values per row, the model expects [${shape}]`);
@@ -26,10 +26,9 @@ export function predictAll(model: tf.LayersModel, data: Float32Array, count: num
   let lossSum = 0;
   for (let s = 0; s < count; s += batchSize) {
     const e = Math.min(count, s + batchSize);
-    const probs = tf.tidy(() => {
-      const x = tf.tensor(data.subarray(s * size, e * size), [e - s, ...shape]);
-      return (model.apply(x, { training: false }) as tf.Tensor).dataSync() as Float32Array;
-    });
+    const out = tf.tidy(() => model.apply(tf.tensor(data.subarray(s * size, e * size), [e - s, ...shape]), { training: false }) as tf.Tensor);
+    const probs = (await out.data()) as Float32Array; // asynchronous: webgpu in Node has no dataSync
+    out.dispose();
     const C = probs.length / (e - s);
     for (let i = 0; i < e - s; i++) {
       let best = 0;
@@ -63,7 +62,7 @@ export async function runEvaluateStage(a: EvaluateStageArgs) {
     throw new UserError(`${a.model}: ${(e as Error).message}`);
   }
   const yTrue = Int32Array.from(test.labels['emotion']!, Number);
-  const { pred, loss } = predictAll(model, test.data, test.count, yTrue, a.batchSize ?? 32);
+  const { pred, loss } = await predictAll(model, test.data, test.count, yTrue, a.batchSize ?? 32);
 
   const m = metricsFromConfusion(confusionMatrix(yTrue, pred, EMOTIONS.length), EMOTIONS);
   const intensity = test.labels['intensity']!.map((v) => intensityName(Number(v)));

@@ -193,7 +193,7 @@ interface WeightInfo {
 }
 
 /** Runs the comparison (the tfjs backend must be selected already). */
-export function runParity(o: ParityOptions): ParityResult {
+export async function runParity(o: ParityOptions): Promise<ParityResult> {
   const tol: Tolerances = { ...DEFAULT_TOL, ...o.tol };
   const { input, batch: B, steps: S } = o;
   const n = input.nMels * input.frames;
@@ -256,7 +256,7 @@ export function runParity(o: ParityOptions): ParityResult {
         for (const w of trainableW) writeSync(fb, bytes(f32(bufferOf.get(w.name)!)));
         const x = batchX(s);
         const y = o.data.y.subarray(s * B, (s + 1) * B);
-        const { value, grads, probs } = batchGrads(model, x, (p, from, to) => crossEntropy(p, y.subarray(from, to), p.shape[1]!) as tf.Scalar, params);
+        const { value, grads, probs } = await batchGrads(model, x, (p, from, to) => crossEntropy(p, y.subarray(from, to), p.shape[1]!) as tf.Scalar, params);
         if (s === 0) {
           probsTrain = probs;
           for (const p of params) grads1.set(origName.get(p.name)!, f32(grads[p.name]!));

@@ -75,7 +75,7 @@ await runCli(async (argv) => {
   if (opt !== undefined && opt !== 'sgd') {
     console.log(`parity: note: params train.optimizer is ${String(opt)} (schedule, clipping, label smoothing, SpecAugment too, if set): the check takes plain SGD steps with its lr, momentum and weight_decay`);
   }
-  const r = runParity({
+  const r = await runParity({
     cfg, input, seed, batch, steps, sgd, data, python,
     reference: a['reference'] === true,
     gateFreeRunning: a['gate-free-running'] === true,

@@ -23,24 +23,25 @@ export interface BatchGrads {
  * advances by the number of passes, so on resume use setDropoutStep(model, steps * passes)).
  * Peak memory scales with microBatch instead of B.
  */
-export function batchGrads(
+export async function batchGrads(
   model: tf.LayersModel,
   x: tf.Tensor,
   loss: (probs: tf.Tensor, start: number, end: number) => tf.Scalar,
   params: tf.Variable[],
   microBatch?: number,
-): BatchGrads {
+): Promise<BatchGrads> {
   const B = x.shape[0]!;
   const mb = microBatch === undefined ? B : Math.floor(microBatch);
   if (!(mb >= 1)) throw new Error(`batchGrads: microBatch must be >= 1, got ${String(microBatch)}`);
-  const parts: Float32Array[] = [];
+  // Outputs are kept and read after the passes: webgpu in Node has no synchronous read (dataSync).
+  const parts: tf.Tensor[] = [];
   if (mb >= B) {
     const { value, grads } = tf.variableGrads(() => {
       const p = model.apply(x, { training: true }) as tf.Tensor;
-      parts.push(p.dataSync() as Float32Array);
+      parts.push(tf.keep(p));
       return loss(p, 0, B);
     }, params);
-    return { value, grads, probs: parts[0]! };
+    return { value, grads, probs: await readAndDispose(parts) };
   }
   let sum: tf.NamedTensorMap | undefined;
   let total: tf.Scalar | undefined;
@@ -50,7 +51,7 @@ export function batchGrads(
     const xs = tf.slice(x, s, e - s);
     const { value, grads } = tf.variableGrads(() => {
       const p = model.apply(xs, { training: true }) as tf.Tensor;
-      parts.push(p.dataSync() as Float32Array);
+      parts.push(tf.keep(p));
       return loss(p, s, e);
     }, params);
     xs.dispose();
@@ -64,11 +65,18 @@ export function batchGrads(
     sum = next;
     total = t;
   }
-  const probs = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  return { value: total!, grads: sum!, probs: await readAndDispose(parts) };
+}
+
+/** The tensors' values, concatenated in order (read asynchronously), then the tensors disposed. */
+async function readAndDispose(parts: tf.Tensor[]): Promise<Float32Array> {
+  const values = await Promise.all(parts.map((p) => p.data() as Promise<Float32Array>));
+  tf.dispose(parts);
+  const out = new Float32Array(values.reduce((a, v) => a + v.length, 0));
   let o = 0;
-  for (const p of parts) {
-    probs.set(p, o);
-    o += p.length;
+  for (const v of values) {
+    out.set(v, o);
+    o += v.length;
   }
-  return { value: total!, grads: sum!, probs };
+  return out;
 }

@@ -36,7 +36,7 @@ describe(`parity with PyTorch (needs python3 with torch (apt-get install python3
   for (const backend of ['wasm', 'cpu'] as const) {
     it.skipIf(!torchPython)(`${backend}: forward, ${steps} SGD steps (free-running and synced) match`, async () => {
       await selectBackend(backend);
-      const r = runParity(opts());
+      const r = await runParity(opts());
       if (!r.pass || process.env['PARITY_REPORT']) console.log(formatReport(r));
       expect(r.trainable).toBeLessThan(1500);
       expect(r.forwardEval).toBeLessThan(1e-4);
@@ -52,7 +52,7 @@ describe(`parity with PyTorch (needs python3 with torch (apt-get install python3
 
   it.skipIf(!torchPython)('fails on a deliberate mismatch (PyTorch with momentum 0.9, ours 0.8)', async () => {
     await selectBackend('cpu');
-    const r = runParity(opts({ steps: 2, mutateManifest: (m) => void (m.sgd.momentum = 0.9) }));
+    const r = await runParity(opts({ steps: 2, mutateManifest: (m) => void (m.sgd.momentum = 0.9) }));
     expect(r.forwardEval).toBeLessThan(1e-4);
     expect(r.steps[0]!.update).toBeLessThan(1e-2); // step 1: the momentum buffer is still 0
     expect(r.steps[1]!.update).toBeGreaterThan(1e-2);

@@ -19,15 +19,15 @@ const ce = (p: tf.Tensor, s: number, e: number): tf.Scalar =>
   tf.tidy(() => tf.neg(tf.mean(tf.sum(tf.mul(tf.oneHot(tf.tensor1d(labels.slice(s, e), 'int32'), 3), tf.log(p)), -1))) as tf.Scalar);
 
 describe('batchGrads', () => {
-  it('micro-batches give the full-batch mean loss, gradient and outputs', () => {
+  it('micro-batches give the full-batch mean loss, gradient and outputs', async () => {
     const m = tinyModel();
     const params = m.trainableWeights.map((w) => w.read() as tf.Variable);
     const x = tf.randomNormal([7, 6], 0, 1, 'float32', 3);
-    const full = batchGrads(m, x, ce, params);
+    const full = await batchGrads(m, x, ce, params);
     const ref = tf.variableGrads(() => ce(m.apply(x) as tf.Tensor, 0, 7), params);
     expect(full.value.dataSync()[0]).toBeCloseTo(ref.value.dataSync()[0]!, 6);
     const before = tf.memory().numTensors;
-    const micro = batchGrads(m, x, ce, params, 3); // passes of 3, 3, 1 rows
+    const micro = await batchGrads(m, x, ce, params, 3); // passes of 3, 3, 1 rows
     expect(tf.memory().numTensors - before).toBe(1 + params.length); // value + one gradient per param
     expect(micro.value.dataSync()[0]).toBeCloseTo(full.value.dataSync()[0]!, 5);
     expect(micro.probs.length).toBe(full.probs.length);
@@ -39,6 +39,6 @@ describe('batchGrads', () => {
       expect(Math.max(...Array.from(a, (v, i) => Math.abs(v - r[i]!)))).toBe(0);
       expect(Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!)))).toBeLessThan(1e-6);
     }
-    expect(() => batchGrads(m, x, ce, params, 0)).toThrow(/microBatch/);
+    await expect(batchGrads(m, x, ce, params, 0)).rejects.toThrow(/microBatch/);
   });
 });

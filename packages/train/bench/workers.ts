@@ -97,7 +97,8 @@ for (let r = 0; r < rounds; r++) {
     await src.dispose();
   }
   console.log(`workers ${W}: ${fmt(b)}`);
-  const same = readWeights(mA).every((w, i) => Buffer.compare(Buffer.from(w.buffer), Buffer.from(readWeights(mB)[i]!.buffer)) === 0);
+  const [wA, wB] = [await readWeights(mA), await readWeights(mB)];
+  const same = wA.every((w, i) => Buffer.compare(Buffer.from(w.buffer), Buffer.from(wB[i]!.buffer)) === 0);
   console.log(`speed-up ${(b.samplesPerSec / a.samplesPerSec).toFixed(2)}x; final weights byte-identical: ${same}`);
   // --json: one line per case, for packages/model/bench/run.ts's table.
   if (args['json']) {

@@ -133,7 +133,7 @@ export function inputShapeOf(model: LayersModel): number[] {
 
 /** Forward pass in inference mode (training=false) over a whole split, in batches.
  * Returns probabilities [count * C] row-major, the mean loss and accuracy. */
-export function evaluateSplit(model: LayersModel, ds: Dataset, batchSize: number) {
+export async function evaluateSplit(model: LayersModel, ds: Dataset, batchSize: number) {
   const shape = inputShapeOf(model);
   const idx = Array.from({ length: ds.count }, (_, i) => i);
   let lossSum = 0;
@@ -143,11 +143,14 @@ export function evaluateSplit(model: LayersModel, ds: Dataset, batchSize: number
   for (let s = 0; s < ds.count; s += batchSize) {
     const e = Math.min(ds.count, s + batchSize);
     const { x, y } = gatherBatch(ds, idx, s, e, shape);
-    const [lossV, probs] = tf.tidy(() => {
+    const [lossT, probsT] = tf.tidy(() => {
       const p = model.apply(x, { training: false }) as Tensor;
-      return [crossEntropy(p, y, p.shape[1]!).dataSync()[0]!, p.dataSync() as Float32Array] as const;
+      return [crossEntropy(p, y, p.shape[1]!), p] as const;
     });
     x.dispose();
+    // Asynchronous reads: webgpu in Node has no dataSync.
+    const [lossV, probs] = [(await lossT.data())[0]!, (await probsT.data()) as Float32Array];
+    tf.dispose([lossT, probsT]);
     C = probs.length / (e - s);
     if (!probsAll) probsAll = new Float32Array(ds.count * C);
     probsAll.set(probs, s * C);
@@ -224,8 +227,8 @@ export function localGradients(model: LayersModel, cfg: { microBatch?: number | 
       setDropoutStep(model, firstPass);
       const x = tf.tensor(xs, [rows, ...shape]);
       try {
-        const { value, grads, probs } = batchGrads(model, x, (p, from, to) => loss(p, y.subarray(from, to)), params, cfg.microBatch ?? undefined);
-        const lossValue = value.dataSync()[0]!;
+        const { value, grads, probs } = await batchGrads(model, x, (p, from, to) => loss(p, y.subarray(from, to)), params, cfg.microBatch ?? undefined);
+        const lossValue = (await value.data())[0]!;
         value.dispose();
         return { loss: lossValue, probs, grads: params.map((p) => grads[p.name]!) };
       } finally {
@@ -289,8 +292,8 @@ export interface TrainResult {
   samplesPerSec: number; // training throughput over the epochs run in this process
 }
 
-export function readWeights(model: LayersModel): Float32Array[] {
-  return model.weights.map((w) => Float32Array.from(w.read().dataSync() as Float32Array));
+export async function readWeights(model: LayersModel): Promise<Float32Array[]> {
+  return Promise.all(model.weights.map(async (w) => Float32Array.from((await w.read().data()) as Float32Array)));
 }
 
 export function writeWeights(model: LayersModel, values: Float32Array[]): void {
@@ -372,7 +375,7 @@ export async function train(
             throw new TrainingDiverged(epoch + 1, b + 1, out.loss);
           }
           lr = learningRate(epoch * batches + b, totalSteps, cfg.lr, cfg);
-          const clipped = cfg.clipGradNorm ? clipByGlobalNorm(out.grads, cfg.clipGradNorm).grads : out.grads;
+          const clipped = cfg.clipGradNorm ? (await clipByGlobalNorm(out.grads, cfg.clipGradNorm)).grads : out.grads;
           optimizer.step(clipped, lr);
           if (clipped !== out.grads) tf.dispose(clipped);
           tf.dispose(out.grads);
@@ -385,9 +388,9 @@ export async function train(
         }
       });
       const trainSecs = (performance.now() - t0) / 1000;
-      const val = evaluateSplit(model, valSet, cfg.evalBatchSize);
+      const val = await evaluateSplit(model, valSet, cfg.evalBatchSize);
       const upd = earlyStopUpdate(state.early, val.loss, epoch, cfg.patience);
-      const weights = readWeights(model);
+      const weights = await readWeights(model);
       const row: HistoryRow = {
         epoch: epoch + 1,
         loss: lossSum / rows,
@@ -399,7 +402,7 @@ export async function train(
       state = {
         epoch: epoch + 1,
         weights,
-        buffers: optimizer.read(),
+        buffers: await optimizer.read(),
         optimizerSteps: optimizer.steps,
         early: upd.state,
         bestWeights: upd.improved ? weights : state.bestWeights,

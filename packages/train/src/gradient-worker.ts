@@ -58,7 +58,7 @@ function sync(idx: number[]): void {
   });
 }
 
-function pass(m: Extract<ToWorker, { type: 'pass' }>): void {
+async function pass(m: Extract<ToWorker, { type: 'pass' }>): Promise<void> {
   sync(m.sync);
   if (fault && fault.pass === m.step) {
     if (fault.kind === 'exit') process.exit(3);
@@ -69,7 +69,7 @@ function pass(m: Extract<ToWorker, { type: 'pass' }>): void {
   const x = tf.tensor(m.x, [m.rows, ...shape]);
   try {
     // One pass = batchGrads without micro-batches: the same ops the in-process pass runs.
-    const { value, grads, probs } = batchGrads(model, x, (p, from, to) => loss(p, m.y.subarray(from, to)), params);
+    const { value, grads, probs } = await batchGrads(model, x, (p, from, to) => loss(p, m.y.subarray(from, to)), params);
     const lossValue = value.dataSync()[0]!;
     value.dispose();
     const g = params.map((p) => {
@@ -79,7 +79,7 @@ function pass(m: Extract<ToWorker, { type: 'pass' }>): void {
       return a;
     });
     const bn = bnCalls.map((calls) => calls.splice(0));
-    const pr = probs.slice(); // own buffer (cpu's dataSync may share the backend's array)
+    const pr = probs.slice(); // own buffer, transferred
     const transfer = [pr.buffer as ArrayBuffer, ...g.map((a) => a.buffer as ArrayBuffer)];
     for (const calls of bn) for (const c of calls) transfer.push(c.mean.buffer as ArrayBuffer, c.variance.buffer as ArrayBuffer);
     send({ type: 'result', k: m.k, loss: lossValue, probs: pr, grads: g, bn }, transfer);
@@ -88,8 +88,7 @@ function pass(m: Extract<ToWorker, { type: 'pass' }>): void {
   }
 }
 
-// Messages arrive in order and each is handled to the end before the next (tf ops are synchronous
-// on wasm and cpu; init is awaited through the chain).
+// Messages arrive in order and each is handled to the end before the next (through the chain).
 let chain: Promise<void> = Promise.resolve();
 port.on('message', (m: ToWorker) => {
   chain = chain.then(async () => {
@@ -97,7 +96,7 @@ port.on('message', (m: ToWorker) => {
       if (m.type === 'init') {
         await init(m);
         send({ type: 'ready' });
-      } else pass(m);
+      } else await pass(m);
     } catch (e) {
       const err = e as Error;
       send({ type: 'error', message: err?.message ?? String(e), stack: err?.stack });

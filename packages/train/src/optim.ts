@@ -114,8 +114,8 @@ export class Optimizer {
     }
   }
 
-  read(): Float32Array[] {
-    return this.buffers.map((b) => Float32Array.from(b.dataSync() as Float32Array));
+  async read(): Promise<Float32Array[]> {
+    return Promise.all(this.buffers.map(async (b) => Float32Array.from((await b.data()) as Float32Array)));
   }
 
   load(values: Float32Array[], steps: number): void {
@@ -179,8 +179,10 @@ export function learningRate(step: number, total: number, lr: number, cfg: Sched
  * scales every gradient by maxNorm / (norm + 1e-6). Returns the (new) gradients and the norm
  * before clipping; the caller disposes the inputs it no longer needs.
  */
-export function clipByGlobalNorm(grads: Tensor[], maxNorm: number): { grads: Tensor[]; norm: number } {
-  const norm = Math.sqrt(tf.tidy(() => tf.addN(grads.map((g) => tf.sum(tf.square(g)))).dataSync()[0]!));
+export async function clipByGlobalNorm(grads: Tensor[], maxNorm: number): Promise<{ grads: Tensor[]; norm: number }> {
+  const squares = tf.tidy(() => tf.addN(grads.map((g) => tf.sum(tf.square(g)))));
+  const norm = Math.sqrt((await squares.data())[0]!);
+  squares.dispose();
   const scale = maxNorm / (norm + 1e-6);
   if (!(scale < 1)) return { grads, norm };
   return { grads: grads.map((g) => tf.mul(g, scale)), norm };

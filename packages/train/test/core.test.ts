@@ -131,7 +131,7 @@ describe('early stopping', () => {
     const best = Math.min(...state.history.map((h) => h.val_loss));
     expect(state.early.bestLoss).toBe(best);
     writeWeights(model, state.bestWeights);
-    expect(evaluateSplit(model, valSet, 16).loss).toBeCloseTo(best, 6);
+    expect((await evaluateSplit(model, valSet, 16)).loss).toBeCloseTo(best, 6);
   });
 });
 

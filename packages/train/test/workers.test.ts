@@ -55,11 +55,11 @@ describe('workerGradients', () => {
     }
     expect(src.alive()).toBe(0);
     expect(b.state.history).toEqual(a.state.history);
-    expect(bytes(readWeights(model))).toEqual(bytes(readWeights(local)));
+    expect(bytes(await readWeights(model))).toEqual(bytes(await readWeights(local)));
     expect(bytes(b.state.bestWeights)).toEqual(bytes(a.state.bestWeights));
     expect(bytes(b.state.buffers)).toEqual(bytes(a.state.buffers));
     // The run did train (not a vacuous comparison of untouched weights).
-    expect(bytes(readWeights(model))).not.toEqual(bytes(readWeights(tinyModel())));
+    expect(bytes(await readWeights(model))).not.toEqual(bytes(await readWeights(tinyModel())));
   });
 
   it.each([

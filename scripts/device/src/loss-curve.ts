@@ -42,9 +42,9 @@ async function worker(backend: string): Promise<void> {
   const losses: number[] = [];
   const t0 = performance.now();
   for (let s = 0; s < steps; s++) {
-    const { value, grads } = batchGrads(model, x, (p, a, e) => tf.neg(tf.mean(tf.sum(tf.mul(tf.slice(y, a, e - a), tf.log(tf.add(p, 1e-7))), -1))) as import('@tensorflow/tfjs').Scalar, vars);
+    const { value, grads } = await batchGrads(model, x, (p, a, e) => tf.neg(tf.mean(tf.sum(tf.mul(tf.slice(y, a, e - a), tf.log(tf.add(p, 1e-7))), -1))) as import('@tensorflow/tfjs').Scalar, vars);
     opt.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
-    losses.push(value.dataSync()[0]!);
+    losses.push((await value.data())[0]!);
     tf.dispose(Object.values(grads));
     value.dispose();
   }
