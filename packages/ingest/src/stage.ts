@@ -64,7 +64,7 @@ export async function emptyDataDirError(dataDir: string, dataUrl: string): Promi
   const how = dataUrl
     ? `data.url is set: run \`npx ser-ingest download\` once to fetch and unpack it into ${dataDir} (the download is not part of the cached stage because data.dir is its input)`
     : `put the RAVDESS speech corpus there (Audio_Speech_Actors_01-24.zip from Zenodo record 1188976, ${RAVDESS_SPEECH_URL}, MD5 ${RAVDESS_SPEECH_MD5}), ` +
-      `or set data.url to that URL and run \`npx ser-ingest download\`, or set data.dir (or RAVDESS_DIR) to where the corpus is, or run the offline demo: npx nx run pipeline:demo`;
+      `or set data.url to that URL and run \`npx ser-ingest download\`, or set data.dir to where the corpus is, or run the offline demo: npx nx run pipeline:demo`;
   return new UserError(`data.dir ${dataDir} ${what}: ${how}`);
 }
 

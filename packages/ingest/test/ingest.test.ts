@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTensorRows, readTensorSchema } from '@ser/tensor-io';
-import { runIngest, type IngestOptions } from '../src/stage.ts';
+import { parse as parseYaml } from 'yaml';
+import { RAVDESS_SPEECH_URL } from '../src/download.ts';
+import { emptyDataDirError, runIngest, type IngestOptions } from '../src/stage.ts';
 import { ascii, encodeSamples, fmtChunk, ravdessWav, riff, tone } from './wav-bytes.ts';
 
 const ROOT = resolve(__dirname, '../../..');
@@ -167,6 +169,18 @@ describe('ingest stage', () => {
     await mkdir(o.dataDir, { recursive: true });
     await expect(runIngest(o)).rejects.toThrow(/is empty: .*bc696df654c87fed845eb13823edef8a/);
     await expect(runIngest({ ...o, dataUrl: 'http://example.org/x.zip' })).rejects.toThrow(/data\.url is set: run `npx ser-ingest download`/);
+  });
+
+  // A missing data.dir is caught by the engine before the stage runs; it prints the stage's
+  // `hint` from pipeline.yaml, which must say what the stage's own error says.
+  it("pipeline.yaml's ingest hint gives the same ways to get the corpus as the stage's error", async () => {
+    const hint = String(parseYaml(await readFile(join(ROOT, 'pipeline.yaml'), 'utf8')).stages.ingest.hint);
+    const own = (await emptyDataDirError(join(tmp, 'nowhere'), '')).message;
+    const record = /records\/(\d+)\//.exec(RAVDESS_SPEECH_URL)![1]!;
+    for (const fact of [`Zenodo record ${record}`, 'Audio_Speech_Actors_01-24.zip', 'npx ser-ingest download', 'set data.dir to where the corpus is', 'npx nx run pipeline:demo']) {
+      expect(own).toContain(fact);
+      expect(hint).toContain(fact);
+    }
   });
 
   it('CLI: exit 0 with outputs; a bad file exits 1 with one stderr line naming it', async () => {

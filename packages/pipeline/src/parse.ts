@@ -16,6 +16,8 @@ export const DEFAULT_PROFILE = 'default';
 export interface Stage {
   name: string;
   desc?: string;
+  /** How to get the stage's source deps (deps no stage produces), added to the error when one is missing. */
+  hint?: string;
   /** Interpolated command (workspace paths, before staging rewrite). */
   cmd: string;
   deps: string[];
@@ -302,6 +304,7 @@ function buildStage(name: string, def: JsonObject, ctx: Ctx, profile: string): S
   return {
     name,
     desc: def.desc === undefined ? undefined : interpString(String(def.desc), c),
+    hint: def.hint === undefined ? undefined : interpString(String(def.hint), c),
     cmd,
     deps,
     depTemplates,

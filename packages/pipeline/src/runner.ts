@@ -201,7 +201,8 @@ async function runSelected(p: Pipeline, g: Graph, selected: string[], o: ReproOp
     for (const d of s.deps) {
       if (!producerOf(p, d) && hasher.hashPath(d) === undefined) {
         const from = s.depTemplates[d] ? ` (${s.depTemplates[d]}: check that value)` : '';
-        throw new PipelineError(located(p.file, s.line, s.name, `dep '${d}'${from} does not exist and no stage produces it`));
+        const hint = s.hint ? `: ${s.hint}` : '';
+        throw new PipelineError(located(p.file, s.line, s.name, `dep '${d}'${from} does not exist and no stage produces it${hint}`));
       }
     }
   }

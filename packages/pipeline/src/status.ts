@@ -122,7 +122,7 @@ export function computeStatus(p: Pipeline, g: Graph, lock: Lock, hasher: Hasher)
     for (const d of s.deps) {
       if (st.deps.get(d) === undefined && !producerOf(p, d)) {
         const r = reasons.find((x) => x.type === 'dep' && x.path === d) as { message: string } | undefined;
-        const why = `dep ${d} missing and no stage produces it`;
+        const why = `dep ${d} missing and no stage produces it${s.hint ? `: ${s.hint}` : ''}`;
         if (r) r.message = why;
         else reasons.push({ type: 'dep', path: d, change: 'missing', message: why });
       }

@@ -67,6 +67,14 @@ describe('pipeline.yaml errors name file, line and stage', () => {
     expect(err).toContain("stage 'a': dep 'nowhere' (${data.dir}: check that value) does not exist and no stage produces it");
   });
 
+  it("a missing source dep is followed by the stage's hint (interpolated), in repro and status", () => {
+    const pipeline = 'stages:\n  a:\n    hint: put the corpus in ${data.dir} or run get-corpus\n    cmd: cp ${data.dir}/in.txt x\n    deps: ["${data.dir}"]\n    outs: [x]\n';
+    const err = fails(pipeline, 'data:\n  dir: nowhere\n', 'repro');
+    expect(err).toMatch(/dep 'nowhere' \(\$\{data\.dir\}: check that value\) does not exist and no stage produces it: put the corpus in nowhere or run get-corpus$/);
+    const status = ws.cli('status');
+    expect(status.out).toContain('dep nowhere missing and no stage produces it: put the corpus in nowhere or run get-corpus');
+  });
+
   it('foreach and vars templating expand stages', () => {
     ws = workspace({
       'pipeline.yaml': `vars:
