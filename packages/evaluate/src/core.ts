@@ -111,3 +111,18 @@ export function accuracyBy(
 
 /** RAVDESS intensity code -> name (1 normal, 2 strong). */
 export const intensityName = (code: number): string => (code === 1 ? 'normal' : code === 2 ? 'strong' : `intensity_${code}`);
+
+/**
+ * The confusion matrix as aligned text lines for the log: a header of predicted labels, then one
+ * row per true label with its counts and row total (rows: true, columns: predicted).
+ */
+export function formatConfusion(confusion: number[][], labels: readonly string[]): string[] {
+  const corner = 'true \\ predicted';
+  const totals = confusion.map((row) => row.reduce((a, b) => a + b, 0));
+  const rowWidth = Math.max(corner.length, ...labels.map((l) => l.length));
+  const colWidths = labels.map((l, j) => Math.max(l.length, ...confusion.map((row) => String(row[j] ?? 0).length)));
+  const totalWidth = Math.max('total'.length, ...totals.map((t) => String(t).length));
+  const line = (head: string, cells: string[], total: string) =>
+    [head.padEnd(rowWidth), ...cells.map((c, j) => c.padStart(colWidths[j]!)), total.padStart(totalWidth)].join('  ');
+  return [line(corner, [...labels], 'total'), ...labels.map((l, i) => line(l, labels.map((_, j) => String(confusion[i]?.[j] ?? 0)), String(totals[i])))];
+}

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { EMOTIONS, loadModel, selectBackend, tf } from '@ser/model';
 import { readTensorFile } from '@ser/tensor-io';
 import { UserError, getParam, log, num, str, type Params } from '@ser/stage-kit';
-import { accuracyBy, confusionMatrix, intensityName, metricsFromConfusion, type Tally } from './core.ts';
+import { accuracyBy, confusionMatrix, formatConfusion, intensityName, metricsFromConfusion, type Tally } from './core.ts';
 
 export interface EvaluateStageArgs {
   features: string; // dir with test.arrow
@@ -102,6 +102,8 @@ export async function runEvaluateStage(a: EvaluateStageArgs) {
       `chance 12.50%; backend ${sel}`,
   );
   for (const c of perEmotion) log(`  ${c.emotion.padEnd(9)} ${String(c.correct).padStart(4)}/${String(c.total).padEnd(4)} ${c.accuracy == null ? '  n/a' : (c.accuracy * 100).toFixed(2)}%`);
+  log('confusion (rows: true emotion, columns: predicted):');
+  for (const l of formatConfusion(m.confusion, EMOTIONS)) log(`  ${l}`);
   return metrics;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { accuracyBy, confusionMatrix, metricsFromConfusion } from '../src/core.ts';
+import { accuracyBy, confusionMatrix, formatConfusion, metricsFromConfusion } from '../src/core.ts';
 
 const LABELS = ['neutral', 'calm', 'happy', 'sad', 'angry', 'fearful', 'disgust', 'surprised'];
 
@@ -56,5 +56,22 @@ describe('confusionMatrix and accuracyBy', () => {
       strong: { correct: 2, total: 3, accuracy: 2 / 3 },
     });
     expect(() => confusionMatrix([0, 9], [0, 0], 3)).toThrow(/row 1/);
+  });
+});
+
+describe('formatConfusion', () => {
+  it('prints rows = true emotion, columns = predicted, aligned, with row totals', () => {
+    const lines = formatConfusion(tableII(), LABELS);
+    expect(lines).toHaveLength(9);
+    const header = lines[0]!.split(/\s{2,}/);
+    expect(header).toEqual(['true \\ predicted', ...LABELS, 'total']);
+    // neutral: 7 right, 3 predicted calm; surprised: 16 right, 4 predicted neutral (next class mod 8).
+    expect(lines[1]!.split(/\s+/)).toEqual(['neutral', '7', '3', '0', '0', '0', '0', '0', '0', '10']);
+    expect(lines[8]!.split(/\s+/)).toEqual(['surprised', '4', '0', '0', '0', '0', '0', '0', '16', '20']);
+    // Every line has the same width and each count ends under the end of its column's label.
+    expect(new Set(lines.map((l) => l.length)).size).toBe(1);
+    const end = (l: string, label: string) => lines[0]!.indexOf(label) + label.length;
+    expect(lines[8]![end(lines[0]!, 'surprised') - 1]).toBe('6');
+    expect(lines[1]![end(lines[0]!, 'neutral') - 1]).toBe('7');
   });
 });

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EMOTIONS, buildModel, saveModel, tf } from '@ser/model';
 import { TensorFileWriter } from '@ser/tensor-io';
 import { runEvaluateStage } from '../src/stage.ts';
@@ -46,9 +46,12 @@ describe('runEvaluateStage', () => {
   it('writes metrics.json, confusion.json and per_emotion.json consistent with the model', async () => {
     const out = join(dir, 'evaluate');
     process.env['PIPELINE_PARAMS'] = '{"seed":42,"train":{"backend":"cpu"}}';
+    const printed: string[] = [];
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (printed.push(String(chunk)), true));
     try {
       await runEvaluateStage({ features: join(dir, 'features'), model: join(dir, 'model'), outDir: out, params: { seed: 42, train: { backend: 'cpu' } }, batchSize: 7 });
     } finally {
+      write.mockRestore();
       delete process.env['PIPELINE_PARAMS'];
     }
     const metrics = JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8'));
@@ -80,6 +83,16 @@ describe('runEvaluateStage', () => {
     for (let i = 0; i < 40; i++) expect(confusion.matrix[i % 8][pred[i]!]).toBeGreaterThan(0);
     expect(perEmotion.map((r: { emotion: string }) => r.emotion)).toEqual([...EMOTIONS]);
     expect(perEmotion.reduce((s: number, r: { total: number }) => s + r.total, 0)).toBe(40);
+
+    // The log shows the confusion matrix as a table: emotion names across, one row per true emotion.
+    const lines = printed.join('').split('\n');
+    const at = lines.indexOf('confusion (rows: true emotion, columns: predicted):');
+    expect(at).toBeGreaterThan(0);
+    expect(lines[at + 1]!.trim().split(/\s{2,}/)).toEqual(['true \\ predicted', ...EMOTIONS, 'total']);
+    EMOTIONS.forEach((e, i) => {
+      const row = confusion.matrix[i] as number[];
+      expect(lines[at + 2 + i]!.trim().split(/\s+/)).toEqual([e, ...row.map(String), String(row.reduce((a, b) => a + b, 0))]);
+    });
   });
 
   it('names a missing test file', async () => {
