@@ -78,9 +78,16 @@ export function paramsFileNames(profile: string): string[] {
   return profile === 'default' ? ['params.yaml'] : ['params.yaml', `params.${profile}.yaml`];
 }
 
-/** params.yaml deep-merged with params.<profile>.yaml (the overlay must exist for a named profile). */
-export function loadParams(root: string, profile: string): JsonObject {
-  let merged: Json = {};
+/** One params file as read: its name (relative to the root), text and parsed mapping. */
+export interface ParamsSource {
+  name: string;
+  text: string;
+  value: JsonObject;
+}
+
+/** params.yaml (when present) and params.<profile>.yaml (must exist for a named profile), in merge order. */
+export function readParamsSources(root: string, profile: string): ParamsSource[] {
+  const sources: ParamsSource[] = [];
   for (const name of paramsFileNames(profile)) {
     const file = path.join(root, name);
     if (!fs.existsSync(file)) {
@@ -90,7 +97,19 @@ export function loadParams(root: string, profile: string): JsonObject {
     const text = fs.readFileSync(file, 'utf8');
     const v = memoParse(root, 'params', text, () => parseYamlText(text, name));
     if (!isObject(v)) throw new PipelineError(`${name}: top level must be a mapping`);
-    merged = deepMerge(merged, v);
+    sources.push({ name, text, value: v });
   }
+  return sources;
+}
+
+/** The sources deep-merged in order (the profile overlay over params.yaml). */
+export function mergeParams(sources: ParamsSource[]): JsonObject {
+  let merged: Json = {};
+  for (const s of sources) merged = deepMerge(merged, s.value);
   return merged as JsonObject;
+}
+
+/** params.yaml deep-merged with params.<profile>.yaml (the overlay must exist for a named profile). */
+export function loadParams(root: string, profile: string): JsonObject {
+  return mergeParams(readParamsSources(root, profile));
 }

@@ -4,11 +4,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
-import YAML, { LineCounter, isMap, isScalar, type Document, type YAMLMap } from 'yaml';
+import YAML, { LineCounter } from 'yaml';
 import { PipelineError, located } from './errors.ts';
 import { memoParse } from './memo.ts';
-import { loadParams, getDotted, isObject, type Json, type JsonObject } from './params.ts';
+import { mergeParams, readParamsSources, getDotted, isObject, type Json, type JsonObject } from './params.ts';
+import { checkParamsSchema } from './params-schema.ts';
+import { Positions, createAjv, type Validator } from './yaml-schema.ts';
 
 export const PIPELINE_FILE = 'pipeline.yaml';
 export const DEFAULT_PROFILE = 'default';
@@ -61,30 +62,8 @@ export function allOuts(s: Stage): string[] {
   return [...s.outs, ...s.metrics, ...s.plots];
 }
 
-// ---------------------------------------------------------------- YAML positions
-
-class Positions {
-  constructor(private doc: Document, private lc: LineCounter) {}
-  line(pathParts: (string | number)[]): number | undefined {
-    // Walk down as far as the path exists; report the key line if possible.
-    for (let n = pathParts.length; n > 0; n--) {
-      const parent = n > 1 ? this.doc.getIn(pathParts.slice(0, n - 1), true) : this.doc.contents;
-      const last = pathParts[n - 1];
-      if (isMap(parent)) {
-        const pair = (parent as YAMLMap).items.find((p) => isScalar(p.key) && String(p.key.value) === String(last));
-        const range = (pair?.key as { range?: number[] } | undefined)?.range;
-        if (range) return this.lc.linePos(range[0]).line;
-      }
-      const node = this.doc.getIn(pathParts.slice(0, n), true) as { range?: number[] } | undefined;
-      if (node?.range) return this.lc.linePos(node.range[0]).line;
-    }
-    return undefined;
-  }
-}
-
 // ---------------------------------------------------------------- schema validation
 
-type Validator = ((v: unknown) => boolean) & { errors?: { instancePath: string; keyword: string; message?: string; params: Record<string, unknown> }[] | null };
 let validators: { top: Validator; stage: Validator; foreach: Validator; matrix: Validator } | undefined;
 
 export const SCHEMA_PATH = new URL('../pipeline.schema.json', import.meta.url);
@@ -92,10 +71,8 @@ export const SCHEMA_PATH = new URL('../pipeline.schema.json', import.meta.url);
 
 function getValidators() {
   if (validators) return validators;
-  const require = createRequire(import.meta.url);
-  const Ajv = require('ajv').default ?? require('ajv');
   const schema = JSON.parse(fs.readFileSync(SCHEMA_PATH, 'utf8'));
-  const ajv = new Ajv({ allErrors: false, strict: false });
+  const ajv = createAjv({ allErrors: false });
   ajv.addSchema(schema, 'pipeline');
   // Top level without the stage oneOf (stages are checked one by one for precise messages).
   const top = ajv.compile({ ...schema, $id: undefined, properties: { ...schema.properties, stages: { type: 'object' } } });
@@ -173,7 +150,10 @@ export interface LoadOptions {
   root: string;
   profile?: string;
   file?: string;
-  /** Skip the check that every declared params key exists (used by `dag` and the Nx plugin). */
+  /**
+   * Skip the params checks: that every declared params key exists, and the params schema
+   * (params.schema.json). Used by `dag`, `params diff`, `metrics` and the Nx plugin.
+   */
   lenientParams?: boolean;
 }
 
@@ -229,7 +209,10 @@ export function loadPipeline(opts: LoadOptions): Pipeline {
   const pos = lazyPos;
   const rawStages = (raw as JsonObject).stages as JsonObject;
 
-  const params = loadParams(root, profile);
+  const sources = readParamsSources(root, profile);
+  const params = mergeParams(sources);
+  // Unknown keys and bad values in params*.yaml stop here, before any stage runs.
+  if (!opts.lenientParams) checkParamsSchema(root, sources, params);
   const artifacts = artifactsRoot(profile);
   const globalVars = mergeVars({ ...params, artifacts }, (raw as JsonObject).vars);
   // `artifacts` is built in: a var or param of that name cannot shadow it.
