@@ -1,4 +1,4 @@
-// ser-predict <file.wav ...> [--model <dir>] [--json] [--backend <name>]
+// ser-predict <file.wav | folder ...> [--model <dir>] [--json] [--windows [--hop <s>]] [--strict] [--backend <name>]
 import { parsePredictArgs, USAGE } from './core.ts';
 import { runPredict } from './predict.ts';
 

@@ -1,21 +1,22 @@
-// ser-predict's edge: files, model loading, backend, output. Per-file errors do not stop the rest.
+// ser-predict's edge: flags -> checked inputs -> loadClassifier -> one line (or JSON) per file.
+// Inputs are checked before the model loads; per-file errors do not stop the rest.
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadModel, selectBackend, tf } from '@ser/model';
-import { defaultModelDir, formatPrediction, labelPrediction, parsePreprocess, wavToLogMel, type Prediction, type PredictArgs } from './core.ts';
+import { loadClassifier, ShortClipError, type Classifier, type ClipPrediction } from './classifier.ts';
+import { defaultModelDir, describeProvenance, formatPrediction, type PredictArgs } from './core.ts';
+import { checkInputs } from './inputs.ts';
 
 export interface PredictIo {
   out: (line: string) => void; // results (stdout)
-  err: (line: string) => void; // notes and errors (stderr)
+  err: (line: string) => void; // notes, warnings and errors (stderr)
 }
 
-export type PredictResult = Prediction | { file: string; error: string };
+export type PredictResult = ({ file: string } & ClipPrediction) | { file: string; error: string };
 
 /** Runs the predictions; returns the exit code (0 all ok, 1 any file failed, 2 setup error). */
 export async function runPredict(args: PredictArgs, io: PredictIo): Promise<number> {
-  if (args.wavs.length === 0) {
-    io.err('error: no WAV files given (usage: ser-predict <file.wav ...> [--model dir] [--json])');
+  if (args.inputs.length === 0) {
+    io.err('error: no WAV files given (usage: ser-predict <file.wav | folder ...> [--model dir] [--json])');
     return 2;
   }
   let modelDir = args.model;
@@ -28,40 +29,52 @@ export async function runPredict(args: PredictArgs, io: PredictIo): Promise<numb
     modelDir = d.dir;
     io.err(`model: ${d.dir} (${d.why})`);
   }
-  const prePath = join(modelDir, 'preprocess.json');
-  let pre;
-  let model: tf.LayersModel;
+
+  // Every input is checked before the model loads: a typo costs no model loading.
+  const checked = await checkInputs(args.inputs);
+  for (const n of checked.notes) io.err(n);
+  for (const f of checked.files) if (f.error) io.err(`error: ${f.error}`);
+  const results: PredictResult[] = [];
+  const finish = () => {
+    if (args.json) io.out(JSON.stringify(results, null, 2));
+    return results.some((r) => 'error' in r) ? 1 : 0;
+  };
+  if (checked.files.every((f) => f.error)) {
+    results.push(...checked.files.map((f) => ({ file: f.file, error: f.error! })));
+    return finish();
+  }
+
+  let clf: Classifier;
   try {
-    if (!existsSync(join(modelDir, 'model.json'))) throw new Error(`${modelDir}: no model.json`);
-    if (!existsSync(prePath)) throw new Error(`${prePath}: missing (a model dir written by ser-train has it)`);
-    pre = parsePreprocess(await readFile(prePath, 'utf8'), prePath);
-    await selectBackend(args.backend as Parameters<typeof selectBackend>[0], (m) => io.err(m));
-    model = await loadModel(modelDir);
+    clf = await loadClassifier(modelDir, { backend: args.backend, log: (m) => io.err(m) });
   } catch (e) {
     io.err(`error: ${(e as Error).message}`);
     return 2;
   }
-  const results: PredictResult[] = [];
-  for (const file of args.wavs) {
+  if (clf.provenance) io.err(`model: ${modelDir}: ${describeProvenance(clf.provenance)}`);
+  for (const n of clf.notes) io.err(`note: ${n}`);
+
+  const opts = { windows: args.windows, ...(args.hop !== null ? { hop: args.hop } : {}), strict: args.strict };
+  for (const { file, error } of checked.files) {
+    if (error) {
+      results.push({ file, error });
+      continue;
+    }
     try {
-      let bytes: Uint8Array;
-      try {
-        bytes = await readFile(file);
-      } catch (e) {
-        throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      const p = await clf.predictFile(file, opts);
+      for (const w of p.warnings) io.err(`warning: ${file}: ${w}`);
+      results.push({ file, ...p });
+      if (!args.json) {
+        io.out(formatPrediction(file, p) + (p.windows ? `  [mean of ${p.windows.length} window${p.windows.length > 1 ? 's' : ''}]` : ''));
+        for (const w of p.windows ?? []) io.out(`  ${w.start_s.toFixed(2)}-${w.end_s.toFixed(2)} s: ${w.emotion} ${(w.confidence * 100).toFixed(1)}%`);
       }
-      const mel = wavToLogMel(bytes, file, pre);
-      const probs = tf.tidy(() => (model.predict(tf.tensor(mel, [1, ...pre.input_shape])) as tf.Tensor).dataSync() as Float32Array);
-      const p = labelPrediction(file, probs, pre.emotions);
-      results.push(p);
-      if (!args.json) io.out(formatPrediction(p));
     } catch (e) {
       const msg = (e as Error).message;
-      const error = msg.includes(file) ? msg : `${file}: ${msg}`;
+      const error = e instanceof ShortClipError ? `${file}: ${msg} (refused: --strict)` : msg.includes(file) ? msg : `${file}: ${msg}`;
       results.push({ file, error });
       io.err(`error: ${error}`);
     }
   }
-  if (args.json) io.out(JSON.stringify(results, null, 2));
-  return results.some((r) => 'error' in r) ? 1 : 0;
+  clf.dispose();
+  return finish();
 }
