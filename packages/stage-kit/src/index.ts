@@ -17,5 +17,5 @@ export {
 } from './params.ts';
 export { type ArgSpec, type FlagSpec, type ParseOptions, parseArgs, usage } from './args.ts';
 export { type Rng, createRng } from './rng.ts';
-export { log, progress, PROGRESS_INTERVAL_MS } from './log.ts';
+export { log, progress, PROGRESS_INTERVAL_MS, statusLine, progressBar, isInteractive, type StatusLine, type StatusLineOptions } from './log.ts';
 export { runCli, writeFileAtomic, writeJsonAtomic } from './cli.ts';

@@ -15,8 +15,11 @@ import {
   loadStageParams,
   nullable,
   num,
+  isInteractive,
   parseArgs,
   progress,
+  progressBar,
+  statusLine,
   record,
   str,
 } from '../src/index.ts';
@@ -214,5 +217,51 @@ describe('progress', () => {
     expect(lines[0]).toBe('work: 1/100 (1%)\n');
     expect(lines.at(-1)).toBe('work: 100/100 (100%)\n');
     expect(lines.length).toBe(4); // t = 0, 1.0 s, 2.0 s, final
+  });
+});
+
+describe('statusLine and progressBar', () => {
+  it('on a terminal redraws one line in place (at most every 100 ms), cut to the width, and erases it', () => {
+    const out: string[] = [];
+    const line = statusLine({ tty: true, columns: 12, write: (s) => out.push(s) });
+    expect(line.tty).toBe(true);
+    line.update('a', false, 0);
+    line.update('b', false, 99); // too soon
+    line.update('c', true, 99); // final: always
+    line.update('0123456789abcdef', false, 300);
+    line.clear();
+    line.clear(); // nothing drawn since: nothing to erase
+    expect(out).toEqual(['\r\x1b[2Ka', '\r\x1b[2Kc', '\r\x1b[2K0123456789a', '\r\x1b[2K']);
+  });
+
+  it('without a terminal prints plain lines at most once per second (final ones always), never control codes', () => {
+    const out: string[] = [];
+    const line = statusLine({ tty: false, write: (s) => out.push(s) });
+    for (let t = 0; t <= 2500; t += 250) line.update(`t=${t}`, false, t);
+    line.update('done', true, 2600);
+    line.clear();
+    expect(out).toEqual(['t=0\n', 't=1000\n', 't=2000\n', 'done\n']);
+  });
+
+  it('detects a terminal only when stdout and stderr both are one (a pipe or log file gets plain lines)', () => {
+    const [o, e] = [process.stdout.isTTY, process.stderr.isTTY];
+    try {
+      process.stdout.isTTY = true;
+      process.stderr.isTTY = true;
+      expect(isInteractive({})).toBe(true);
+      expect(isInteractive({ TERM: 'dumb' })).toBe(false);
+      process.stderr.isTTY = false;
+      expect(isInteractive({})).toBe(false);
+    } finally {
+      process.stdout.isTTY = o;
+      process.stderr.isTTY = e;
+    }
+  });
+
+  it('draws done/total as a bar', () => {
+    expect(progressBar(0, 4, 8)).toBe('[--------]');
+    expect(progressBar(1, 4, 8)).toBe('[##>-----]');
+    expect(progressBar(4, 4, 8)).toBe('[########]');
+    expect(progressBar(9, 4, 8)).toBe('[########]');
   });
 });

@@ -283,8 +283,8 @@ export interface TrainOptions {
   gradients?: GradientSource;
   /** The value a masked input cell takes, row shape (the scaler's mean); needed by specAugment. */
   maskFill?: Float32Array;
-  /** After each training batch of the current epoch. */
-  onBatch?: (epoch: number, done: number, total: number) => void;
+  /** After each training batch of the current epoch (epoch 0-based; rows, mean loss and seconds so far in it). */
+  onBatch?: (epoch: number, done: number, total: number, info: { rows: number; loss: number; seconds: number }) => void;
 }
 
 export interface TrainResult {
@@ -382,7 +382,7 @@ export async function train(
           lossSum += out.loss * (e - s);
           const C = out.probs.length / (e - s);
           for (let i = 0; i < e - s; i++) if (argmax(out.probs, i * C, C) === y[i]) correct++;
-          opts.onBatch?.(epoch, b + 1, batches);
+          opts.onBatch?.(epoch, b + 1, batches, { rows: e, loss: lossSum / e, seconds: (performance.now() - t0) / 1000 });
           // Let the event loop breathe (signals, progress output) between batches.
           if (b % 16 === 15) await new Promise((r) => setImmediate(r));
         }

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { countParams, EMOTIONS, loadModel, saveModel, selectBackend, setScaler, tf } from '@ser/model';
 import { readTensorFile, readTensorSchema } from '@ser/tensor-io';
-import { ParamError, UserError, arr, getParam, log, nullable, num, profileFrom, progress, record, str, type Params } from '@ser/stage-kit';
+import { ParamError, UserError, arr, getParam, log, nullable, num, profileFrom, record, str, type Params } from '@ser/stage-kit';
 import {
   decodeState,
   encodeState,
@@ -21,6 +21,7 @@ import {
 } from './core.ts';
 import { resolveWorkers, workerGradients, type WorkerGradientSource } from './workers.ts';
 import { PROVENANCE_FILE, provenanceFor } from './provenance.ts';
+import { epochProgress } from './progress.ts';
 
 export const CHECKPOINT_FILE = 'train-checkpoint.bin';
 
@@ -212,6 +213,7 @@ export async function runTrainStage(a: TrainStageArgs): Promise<{ metrics: Recor
 
   const t1 = performance.now();
   let epochsThisRun = 0;
+  const bar = epochProgress(cfg.maxEpochs);
   const onEpoch = async (state: TrainState, r: EpochReport) => {
     await mkdir(scratch, { recursive: true });
     const tmp = `${ckptPath}.tmp-${process.pid}`;
@@ -220,6 +222,7 @@ export async function runTrainStage(a: TrainStageArgs): Promise<{ metrics: Recor
     epochsThisRun++;
     const perEpoch = (performance.now() - t1) / 1000 / epochsThisRun;
     const left = state.stopped ? 0 : cfg.maxEpochs - state.epoch;
+    bar.clear();
     log(
       `epoch ${r.epoch}/${cfg.maxEpochs} loss ${r.loss.toFixed(4)} acc ${r.acc.toFixed(4)} ` +
         `val_loss ${r.val_loss.toFixed(4)} val_acc ${r.val_acc.toFixed(4)} ${r.samplesPerSec.toFixed(1)} samples/s ` +
@@ -240,7 +243,7 @@ export async function runTrainStage(a: TrainStageArgs): Promise<{ metrics: Recor
     result = await train(model, trainSet, valSet, cfg, resume, onEpoch, {
       ...(gradients ? { gradients } : {}),
       maskFill: scaler.mean,
-      onBatch: (epoch, done, total) => progress(done, total, `epoch ${epoch + 1} batches`),
+      onBatch: (epoch, done, total, info) => bar.batch(epoch, done, total, info),
     });
   } catch (e) {
     if (!(e instanceof TrainingDiverged)) throw e;

@@ -141,15 +141,23 @@ describe('steps per epoch', () => {
     const ds: Dataset = { x: Float32Array.from({ length: n * 2 }, (_, i) => Math.sin(i)), y: Int32Array.from({ length: n }, (_, i) => i % 2), count: n, rowSize: 2 };
     const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [2], units: 2, activation: 'softmax' })] });
     const calls: [number, number, number][] = [];
+    const infos: { rows: number; loss: number; seconds: number }[] = [];
     const seen: number[] = [];
+    const epochLoss: number[] = [];
     const cfg: TrainConfig = {
       ...SGD, lr: 0.1, momentum: 0.8, weightDecay: 0, batchSize: 4, maxEpochs: 2, patience: 5, seed: 1, evalBatchSize: 8, stepsPerEpoch: 2,
     };
-    await train(model, ds, ds, cfg, null, (_s, r) => void seen.push(r.samplesPerSec > 0 ? 1 : 0), {
-      onBatch: (e, d, t) => calls.push([e, d, t]),
+    await train(model, ds, ds, cfg, null, (_s, r) => void (seen.push(r.samplesPerSec > 0 ? 1 : 0), epochLoss.push(r.loss)), {
+      onBatch: (e, d, t, info) => (calls.push([e, d, t]), infos.push(info)),
     });
     expect(calls).toEqual([[0, 1, 2], [0, 2, 2], [1, 1, 2], [1, 2, 2]]);
     expect(seen).toEqual([1, 1]);
+    // Progress info: rows so far in the epoch, the running mean loss (the epoch's loss after its
+    // last batch), and growing seconds.
+    expect(infos.map((i) => i.rows)).toEqual([4, 8, 4, 8]);
+    expect(infos[1]!.loss).toBeCloseTo(epochLoss[0]!, 12);
+    expect(infos[3]!.loss).toBeCloseTo(epochLoss[1]!, 12);
+    expect(infos[1]!.seconds).toBeGreaterThan(infos[0]!.seconds);
   });
 });
 
