@@ -3,15 +3,16 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EMOTIONS, loadModel, selectBackend, tf } from '@ser/model';
+import { EMOTIONS, countParams, loadModel, selectBackend, tf } from '@ser/model';
 import { readTensorFile } from '@ser/tensor-io';
 import { UserError, getParam, log, num, str, type Params } from '@ser/stage-kit';
+import { readModelJson, renderModelCard, type CardInputs } from './card.ts';
 import { accuracyBy, confusionMatrix, formatConfusion, intensityName, metricsFromConfusion, type Tally } from './core.ts';
 
 export interface EvaluateStageArgs {
   features: string; // dir with test.arrow
   model: string; // train/model dir
-  outDir: string; // writes metrics.json, confusion.json, per_emotion.json
+  outDir: string; // writes metrics.json, confusion.json, per_emotion.json, MODEL_CARD.md
   params: Params;
   batchSize?: number; // inference batch (memory only; results do not depend on it)
 }
@@ -48,6 +49,9 @@ export async function runEvaluateStage(a: EvaluateStageArgs) {
   const testFile = join(a.features, 'test.arrow');
   if (!existsSync(testFile)) throw new UserError(`${testFile}: missing (run the features stage first)`);
   if (!existsSync(join(a.model, 'model.json'))) throw new UserError(`${a.model}: no model.json (run the train stage first)`);
+  // The model card's inputs, read before any work so that a model dir without them fails first.
+  const provenance = (await readModelJson(a.model, 'provenance.json')) as unknown as CardInputs['provenance'];
+  const preprocess = (await readModelJson(a.model, 'preprocess.json')) as unknown as CardInputs['preprocess'];
   let test;
   try {
     test = await readTensorFile(testFile, { columns: ['emotion', 'intensity', 'gender'] });
@@ -96,6 +100,15 @@ export async function runEvaluateStage(a: EvaluateStageArgs) {
   await mkdir(a.outDir, { recursive: true });
   await writeJson(join(a.outDir, 'confusion.json'), { labels: [...EMOTIONS], matrix: m.confusion, axes: 'rows: true emotion, columns: predicted' });
   await writeJson(join(a.outDir, 'per_emotion.json'), perEmotion);
+  const card = renderModelCard({
+    provenance,
+    preprocess,
+    paramCount: countParams(model),
+    test: { accuracy: m.accuracy, correct: m.correct, total: m.total, macroF1: m.macro.f1, perEmotion },
+  });
+  const cardTmp = join(a.outDir, `MODEL_CARD.md.tmp-${process.pid}`);
+  await writeFile(cardTmp, card);
+  await rename(cardTmp, join(a.outDir, 'MODEL_CARD.md'));
   await writeJson(join(a.outDir, 'metrics.json'), metrics); // last: its presence means the stage finished
   log(
     `evaluate: test accuracy ${(m.accuracy! * 100).toFixed(2)}% (${m.correct}/${m.total}), macro F1 ${m.macro.f1.toFixed(4)}, ` +

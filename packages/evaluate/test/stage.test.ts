@@ -1,12 +1,13 @@
 // runEvaluateStage on a tiny saved model and a generated test.arrow: the written metrics agree
 // with the model's own predictions, and the files have the documented fields.
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EMOTIONS, buildModel, saveModel, tf } from '@ser/model';
 import { TensorFileWriter } from '@ser/tensor-io';
+import { provenanceFor } from '@ser/train';
 import { runEvaluateStage } from '../src/stage.ts';
 
 const M = 8;
@@ -25,6 +26,12 @@ beforeAll(async () => {
     7,
   );
   await saveModel(model, join(dir, 'model'));
+  // What the train stage writes beside the weights (the model card's inputs).
+  await writeFile(join(dir, 'model', 'provenance.json'), JSON.stringify(provenanceFor({ seed: 42, data: { source: 'synthetic' }, train: { lr: 0.05, optimizer: 'sgd' } }, 'demo')));
+  await writeFile(
+    join(dir, 'model', 'preprocess.json'),
+    JSON.stringify({ sample_rate: 16000, segment_offset: 0.5, segment_duration: 0.1, features: { n_fft: 256, hop_length: 100 }, input_shape: [M, T], emotions: [...EMOTIONS] }),
+  );
   const w = await TensorFileWriter.open(join(dir, 'features', 'test.arrow'), {
     columns: [
       { name: 'id', type: 'utf8' }, { name: 'gender', type: 'utf8' },
@@ -93,6 +100,44 @@ describe('runEvaluateStage', () => {
       const row = confusion.matrix[i] as number[];
       expect(lines[at + 2 + i]!.trim().split(/\s+/)).toEqual([e, ...row.map(String), String(row.reduce((a, b) => a + b, 0))]);
     });
+  });
+
+  it('writes MODEL_CARD.md: source, licence, warning, params, metrics by emotion; deterministic', async () => {
+    const run = async (out: string) => {
+      const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+      try {
+        await runEvaluateStage({ features: join(dir, 'features'), model: join(dir, 'model'), outDir: out, params: { seed: 42, train: { backend: 'cpu' } } });
+      } finally {
+        write.mockRestore();
+      }
+      return readFile(join(out, 'MODEL_CARD.md'), 'utf8');
+    };
+    const card = await run(join(dir, 'card-a'));
+    const metrics = JSON.parse(await readFile(join(dir, 'card-a', 'metrics.json'), 'utf8'));
+    expect(card).toMatch(/^# Model card: speech emotion recognition \(profile demo\)\n/);
+    expect(card).toContain('**Warning: this model was trained on synthetic audio (profile demo); its predictions on real speech are meaningless.**');
+    expect(card).toContain('- Source: `synthetic`: A generated RAVDESS-shaped corpus');
+    expect(card).toMatch(/- Licence of the training data: none: .*no licence restriction\./);
+    expect(card).toContain('| `train.lr` | `0.05` |');
+    expect(card).toMatch(/params sha256 `[0-9a-f]{64}`/);
+    expect(card).toContain(`Accuracy ${(metrics.accuracy * 100).toFixed(2)}% (${metrics.correct}/40; chance 12.50%)`);
+    for (const e of EMOTIONS) {
+      const r = metrics.per_emotion[e];
+      expect(card).toContain(`| ${e} | ${r.correct} / ${r.total} | ${r.precision.toFixed(3)} | ${r.recall.toFixed(3)} | ${r.f1.toFixed(3)} |`);
+    }
+    expect(card).toContain('## Intended use and limitations');
+    expect(await run(join(dir, 'card-b'))).toBe(card);
+  });
+
+  it('names a model dir without provenance.json before evaluating, and writes nothing', async () => {
+    const bare = join(dir, 'bare-model');
+    const { loadModel, saveModel: save } = await import('@ser/model');
+    await save(await loadModel(join(dir, 'model')), bare);
+    const out = join(dir, 'e3');
+    await expect(
+      runEvaluateStage({ features: join(dir, 'features'), model: bare, outDir: out, params: { seed: 1, train: { backend: 'cpu' } } }),
+    ).rejects.toThrow(/bare-model\/provenance\.json: cannot read \(ENOENT\); the train stage writes it, re-run it/);
+    expect(existsSync(out)).toBe(false);
   });
 
   it('names a missing test file', async () => {
