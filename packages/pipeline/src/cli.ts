@@ -1,49 +1,174 @@
-/** ser-pipeline: repro | status | dag | params diff | metrics show|diff */
+/** ser-pipeline: repro | status | dag | params diff | metrics show|diff | gc | profile */
 import fs from 'node:fs';
 import path from 'node:path';
 import { PipelineError } from './errors.ts';
-import { loadPipeline, PIPELINE_FILE, type Pipeline } from './parse.ts';
+import { artifactsRoot, DEFAULT_PROFILE, loadPipeline, lockFileName, PIPELINE_FILE, type Pipeline } from './parse.ts';
 import { buildGraph } from './graph.ts';
 import { Hasher } from './hash.ts';
 import { readLock } from './lock.ts';
 import { computeStatus } from './status.ts';
 import { repro, resolveTargets, workDirs } from './runner.ts';
-import { dagMermaid, dagText, formatMetricsDiff, formatMetricsShow, formatParamsDiff, metricsDiff, paramsDiff, readMetrics } from './commands.ts';
+import { acquireRunLock } from './runlock.ts';
+import { listProfiles, profileLabel, rememberProfile, resolveProfile, type ResolvedProfile } from './profile.ts';
+import { applyGc, formatBytes, lockSources, planGc, type GcPlan, type GcScope } from './gc.ts';
+import {
+  dagMermaid,
+  dagText,
+  filterMetrics,
+  formatMetricsDiff,
+  formatMetricsShow,
+  formatParamsDiff,
+  metricsDiff,
+  paramsDiff,
+  readMetrics,
+  roundChanges,
+  roundMetrics,
+} from './commands.ts';
+import pkg from '../package.json' with { type: 'json' };
 
-const USAGE = `usage: ser-pipeline <command> [options]
+const VERSION: string = pkg.version;
 
-  repro [stage...]      run stale stages (and their stale upstream) in order
-      --profile P       params.P.yaml overlay, artifacts/P, pipeline.P.lock
-      -f, --force       run the selected stages even if up to date
-      --dry             print what would run, run nothing
-      --downstream      the given stages and everything downstream of them
-      -s, --single-item only the given stages, not their upstream
-      -j, --jobs N      run up to N independent stages at once (default 1)
-      --wait            wait for a concurrent repro instead of failing
-      --check           then exit 1 naming each stage whose lock entry changed
-      --check-except S,T  --check, leaving out stages known not to be byte-reproducible
-  status [stage...]     why each stage is stale   [--json] [--check] [--profile P]
-  dag                   stage graph               [--mermaid] [--profile P]
-  params diff [revA [revB]]   lock vs workspace, revA vs workspace, or revA vs revB  [--json]
-  metrics show          metrics files of the pipeline           [--json] [--profile P]
-  metrics diff [revA [revB]]  HEAD (or revA) vs workspace, or revA vs revB  [--json]`;
+interface FlagSpec {
+  name: string;
+  short?: string;
+  /** Placeholder of the flag's value; absent for a switch. */
+  value?: string;
+  help: string;
+}
+
+interface CommandSpec {
+  /** Argument synopsis after the command name. */
+  args: string;
+  summary: string;
+  flags: FlagSpec[];
+  examples: string[];
+}
+
+const PROFILE_FLAG: FlagSpec = { name: 'profile', value: 'P', help: `params.P.yaml over params.yaml, artifacts/P, pipeline.P.lock (default: the workspace profile, see 'ser-pipeline profile')` };
+const JSON_FLAG: FlagSpec = { name: 'json', help: 'machine-readable output on stdout' };
+const METRICS_FLAGS: FlagSpec[] = [
+  { name: 'keys', value: 'K,L', help: 'only these metric keys: a key, a section (per_emotion selects per_emotion.happy.f1) or a glob (*.f1)' },
+  { name: 'precision', value: 'N', help: 'round numbers to N decimal places' },
+];
+
+/** Every command, its flags and examples: the one source of parsing, `--help` and the usage text. */
+const COMMANDS: Record<string, CommandSpec> = {
+  repro: {
+    args: '[stage...]',
+    summary: 'run stale stages (and their stale upstream) in order; records the profile as the workspace profile',
+    flags: [
+      PROFILE_FLAG,
+      { name: 'force', short: 'f', help: 'run the selected stages even if up to date' },
+      { name: 'dry', help: 'print what would run and why, run nothing' },
+      { name: 'downstream', help: 'the given stages and everything downstream of them' },
+      { name: 'single-item', short: 's', help: 'only the given stages, not their upstream' },
+      { name: 'jobs', short: 'j', value: 'N', help: 'run up to N independent stages at once (default 1)' },
+      { name: 'wait', help: 'wait for a concurrent repro instead of failing' },
+      { name: 'check', help: 'then exit 1 naming each stage whose lock entry changed (CI)' },
+      { name: 'check-except', value: 'S,T', help: '--check, leaving out stages known not to be byte-reproducible' },
+    ],
+    examples: ['ser-pipeline repro --profile demo', 'ser-pipeline repro train --force -j 2'],
+  },
+  status: {
+    args: '[stage...]',
+    summary: 'which stages are stale and why',
+    flags: [PROFILE_FLAG, JSON_FLAG, { name: 'check', help: 'exit 1 naming each stale stage (CI)' }],
+    examples: ['ser-pipeline status', 'ser-pipeline status --profile demo --check'],
+  },
+  dag: {
+    args: '',
+    summary: 'the stage graph',
+    flags: [PROFILE_FLAG, { name: 'mermaid', help: 'a Mermaid flowchart instead of text' }],
+    examples: ['ser-pipeline dag --mermaid > dag.mmd'],
+  },
+  'params diff': {
+    args: '[revA [revB]]',
+    summary: 'params: the lock vs the workspace, revA vs the workspace, or revA vs revB',
+    flags: [PROFILE_FLAG, JSON_FLAG],
+    examples: ['ser-pipeline params diff', 'ser-pipeline params diff HEAD~1 --profile demo'],
+  },
+  'metrics show': {
+    args: '',
+    summary: 'the metrics files the stages declare, in the workspace',
+    flags: [PROFILE_FLAG, JSON_FLAG, ...METRICS_FLAGS],
+    examples: ['ser-pipeline metrics show --keys accuracy,macro_f1 --precision 4'],
+  },
+  'metrics diff': {
+    args: '[revA [revB]]',
+    summary: 'metrics: HEAD (or revA) vs the workspace, or revA vs revB',
+    flags: [PROFILE_FLAG, JSON_FLAG, ...METRICS_FLAGS],
+    examples: ['ser-pipeline metrics diff', 'ser-pipeline metrics diff main HEAD --keys accuracy'],
+  },
+  gc: {
+    args: '--workspace | --all-profiles | --all-commits',
+    summary: 'remove cache objects and run-cache entries no kept lock references (lists only, unless --force)',
+    flags: [
+      { name: 'workspace', help: "keep what the profile's lock in the workspace references (pipeline.lock or pipeline.P.lock)" },
+      { name: 'all-profiles', help: 'keep what every pipeline*.lock in the workspace references' },
+      { name: 'all-commits', help: 'also keep what every pipeline*.lock in every git commit (all refs) references' },
+      { name: 'force', short: 'f', help: 'remove; without it gc only says what it would remove' },
+      { name: 'dry', help: 'only say what would be removed (the default; cannot go with --force)' },
+      PROFILE_FLAG,
+    ],
+    examples: ['ser-pipeline gc --all-commits', 'ser-pipeline gc --all-profiles --force'],
+  },
+  profile: {
+    args: '[name]',
+    summary: 'show the workspace profile, or set it (default: params.yaml alone)',
+    flags: [],
+    examples: ['ser-pipeline profile', 'ser-pipeline profile demo', 'ser-pipeline profile default'],
+  },
+};
+
+const GLOBAL_FLAGS: FlagSpec[] = [
+  { name: 'help', short: 'h', help: 'this help (or a command\'s: ser-pipeline <command> --help)' },
+  { name: 'version', short: 'V', help: 'print the version' },
+];
+
+function flagText(f: FlagSpec): string {
+  return `${f.short ? `-${f.short}, ` : ''}--${f.name}${f.value ? ` ${f.value}` : ''}`;
+}
+
+function usageLine(name: string, c: CommandSpec): string {
+  const opts = c.flags.filter((f) => !c.args.includes(`--${f.name}`)).map((f) => `[${flagText(f).replace(', ', '|')}]`);
+  return ['usage: ser-pipeline', name, c.args, ...opts].filter(Boolean).join(' ');
+}
+
+/** `ser-pipeline <command> --help`: usage line, every flag, examples. */
+export function commandHelp(name: string): string {
+  const c = COMMANDS[name];
+  const w = Math.max(...[...c.flags, GLOBAL_FLAGS[0]].map((f) => flagText(f).length));
+  const flags = [...c.flags, GLOBAL_FLAGS[0]].map((f) => `  ${flagText(f).padEnd(w)}  ${f.help}`);
+  return [usageLine(name, c), '', c.summary, '', 'options:', ...flags, '', 'examples:', ...c.examples.map((e) => `  ${e}`)].join('\n');
+}
+
+const USAGE_WIDTH = Math.max(...Object.entries(COMMANDS).map(([n, c]) => `${n} ${c.args}`.length));
+const USAGE = [
+  'usage: ser-pipeline <command> [options]     (ser-pipeline <command> --help for its options)',
+  '',
+  ...Object.entries(COMMANDS).map(([n, c]) => `  ${`${n} ${c.args}`.padEnd(USAGE_WIDTH)}  ${c.summary}`),
+  '',
+  ...GLOBAL_FLAGS.map((f) => `  ${flagText(f).padEnd(USAGE_WIDTH)}  ${f.help}`),
+].join('\n');
 
 interface Args {
   positional: string[];
   flags: Map<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(['profile', 'jobs', 'check-except']);
-const ALIASES: Record<string, string> = { f: 'force', s: 'single-item', j: 'jobs', h: 'help' };
-const KNOWN: Record<string, string[]> = {
-  repro: ['profile', 'force', 'dry', 'downstream', 'single-item', 'jobs', 'wait', 'check', 'check-except'],
-  status: ['profile', 'json', 'check'],
-  dag: ['profile', 'mermaid'],
-  params: ['profile', 'json'],
-  metrics: ['profile', 'json'],
-};
+const ALL_FLAGS = [...GLOBAL_FLAGS, ...Object.values(COMMANDS).flatMap((c) => c.flags)];
+const VALUE_FLAGS = new Set(ALL_FLAGS.filter((f) => f.value).map((f) => f.name));
+const ALIASES: Record<string, string> = Object.fromEntries(GLOBAL_FLAGS.filter((f) => f.short).map((f) => [f.short!, f.name]));
+/** Short flags are per command (`-f` is --force for both repro and gc). */
+function aliasesFor(cmd: string | undefined): Record<string, string> {
+  const own = cmd && COMMANDS[cmd] ? COMMANDS[cmd].flags.filter((f) => f.short).map((f) => [f.short!, f.name]) : [];
+  return { ...ALIASES, ...Object.fromEntries(own) };
+}
 
-export function parseArgs(argv: string[]): Args {
+/** Which command the words name: `params diff` and `metrics show|diff` take their subcommand. */
+const TWO_WORD = new Set(['params', 'metrics']);
+
+export function parseArgs(argv: string[], aliases: Record<string, string> = ALIASES): Args {
   const positional: string[] = [];
   const flags = new Map<string, string | true>();
   for (let i = 0; i < argv.length; i++) {
@@ -59,14 +184,13 @@ export function parseArgs(argv: string[]): Args {
       name = m[1];
       value = m[2];
     } else if ((m = /^-([a-zA-Z])(.*)$/.exec(a))) {
-      name = ALIASES[m[1]] ?? m[1];
+      name = aliases[m[1]] ?? m[1];
       value = m[2] || undefined;
     }
     if (!name) {
       positional.push(a);
       continue;
     }
-    name = ALIASES[name] ?? name;
     if (VALUE_FLAGS.has(name)) {
       if (value === undefined) {
         value = argv[++i];
@@ -92,23 +216,89 @@ export function findRoot(start: string): string {
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const [cmd, ...rest] = argv;
-  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    console.log(USAGE);
-    return cmd ? 0 : 2;
+/** The command key (`repro`, `metrics show`, ...) and the remaining words. */
+function commandOf(words: string[]): { name: string; rest: string[] } {
+  const [cmd, ...rest] = words;
+  if (!TWO_WORD.has(cmd)) {
+    if (!COMMANDS[cmd]) throw new PipelineError(`unknown command '${cmd}' (${Object.keys(COMMANDS).join(', ')}; ser-pipeline --help)`);
+    return { name: cmd, rest };
   }
-  if (!KNOWN[cmd]) throw new PipelineError(`unknown command '${cmd}' (repro, status, dag, params diff, metrics show|diff)`);
-  const args = parseArgs(rest);
-  if (args.flags.has('help')) {
-    console.log(USAGE);
+  const sub = rest.find((w) => !w.startsWith('-'));
+  const name = `${cmd} ${sub ?? ''}`;
+  if (!COMMANDS[name]) {
+    const subs = Object.keys(COMMANDS).filter((n) => n.startsWith(`${cmd} `)).map((n) => n.split(' ')[1]);
+    if (rest.some((w) => w === '--help' || w === '-h') && sub === undefined) return { name: cmd, rest };
+    throw new PipelineError(`${cmd}: unknown subcommand '${sub ?? ''}' (expected: ${subs.map((x) => `${cmd} ${x}`).join(' | ')})`);
+  }
+  return { name, rest: rest.filter((w, i) => i !== rest.indexOf(sub!)) };
+}
+
+function parsePrecision(raw: string | true | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 15) throw new PipelineError(`--precision must be a whole number of decimal places from 0 to 15, got '${raw}'`);
+  return n;
+}
+
+function parseKeys(raw: string | true | undefined): string[] | undefined {
+  if (raw === undefined) return undefined;
+  const keys = String(raw).split(',').map((k) => k.trim()).filter(Boolean);
+  if (!keys.length) throw new PipelineError(`--keys needs at least one key, got '${raw}'`);
+  return keys;
+}
+
+/** `status (profile demo): ...`: every command's first line says which profile it looked at. */
+function heading(command: string, r: ResolvedProfile): string {
+  return `${command} (${profileLabel(r)})`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const first = argv[0];
+  if (first === '--version' || first === '-V') {
+    console.log(`ser-pipeline ${VERSION}`);
     return 0;
   }
-  for (const f of args.flags.keys()) if (!KNOWN[cmd].includes(f)) throw new PipelineError(`${cmd}: unknown option --${f}`);
+  if (!first || first === '--help' || first === '-h' || first === 'help') {
+    const topic = first === 'help' ? argv.slice(1).join(' ') : '';
+    if (topic && COMMANDS[topic]) console.log(commandHelp(topic));
+    else if (topic) throw new PipelineError(`help: no command '${topic}' (${Object.keys(COMMANDS).join(', ')})`);
+    else console.log(USAGE);
+    return first ? 0 : 2;
+  }
+  const { name: cmd, rest } = commandOf(argv);
+  const args = parseArgs(rest, aliasesFor(cmd));
+  if (args.flags.has('help')) {
+    console.log(COMMANDS[cmd] ? commandHelp(cmd) : Object.keys(COMMANDS).filter((n) => n.startsWith(`${cmd} `)).map(commandHelp).join('\n\n'));
+    return 0;
+  }
+  const spec = COMMANDS[cmd];
+  for (const f of args.flags.keys()) {
+    if (!spec.flags.some((x) => x.name === f)) throw new PipelineError(`${cmd}: unknown option --${f}`);
+  }
   const root = findRoot(process.env.PIPELINE_ROOT ?? process.cwd());
-  const profile = (args.flags.get('profile') as string | undefined) ?? 'default';
   const json = args.flags.has('json');
+  /** The first line: on stdout, or on stderr when stdout is JSON. */
+  const head = (line: string) => (json ? console.error(line) : console.log(line));
+
+  if (cmd === 'profile') {
+    if (args.positional.length > 1) throw new PipelineError('profile takes at most one profile name');
+    const [want] = args.positional;
+    const available = listProfiles(root);
+    if (want !== undefined) {
+      if (!available.includes(want)) throw new PipelineError(`profile '${want}': no params.${want}.yaml in ${root} (profiles: ${available.join(', ')})`);
+      rememberProfile(root, want);
+    }
+    const r = resolveProfile(root, undefined);
+    console.log(`${heading('profile', r)}: ${r.name === DEFAULT_PROFILE ? 'params.yaml' : `params.yaml + params.${r.name}.yaml`}, lock ${lockFileName(PIPELINE_FILE, r.name)}, outputs ${artifactsRoot(r.name)}/`);
+    console.log(`profiles: ${available.join(', ')}`);
+    return 0;
+  }
+
+  const resolved = resolveProfile(root, args.flags.get('profile') as string | undefined);
+  const profile = resolved.name;
   const load = (lenient = false): Pipeline => loadPipeline({ root, profile, lenientParams: lenient });
+  const precision = parsePrecision(args.flags.get('precision'));
+  const keys = parseKeys(args.flags.get('keys'));
 
   switch (cmd) {
     case 'repro': {
@@ -116,16 +306,20 @@ export async function main(argv: string[]): Promise<number> {
       const jobsRaw = args.flags.get('jobs');
       const jobs = jobsRaw === undefined ? 1 : Number(jobsRaw);
       if (!Number.isInteger(jobs) || jobs < 1) throw new PipelineError(`--jobs must be a positive integer, got '${jobsRaw}'`);
+      const dry = args.flags.has('dry');
+      // The profile this workspace's outputs now follow; a dry run changes nothing.
+      if (!dry) rememberProfile(root, profile);
       const res = await repro(p, {
         targets: args.positional,
         force: args.flags.has('force'),
-        dry: args.flags.has('dry'),
+        dry,
         downstream: args.flags.has('downstream'),
         singleItem: args.flags.has('single-item'),
         jobs,
         wait: args.flags.has('wait'),
         check: args.flags.has('check') || args.flags.has('check-except'),
         checkExcept: ((args.flags.get('check-except') as string | undefined) ?? '').split(',').filter(Boolean),
+        profileLabel: profileLabel(resolved),
       });
       return res.ok ? 0 : 1;
     }
@@ -138,6 +332,8 @@ export async function main(argv: string[]): Promise<number> {
       const only = args.positional.length ? new Set(resolveTargets(p, args.positional)) : undefined;
       const entries = [...st].filter(([n]) => !only || only.has(n));
       const stale = entries.filter(([, e]) => e.stale);
+      const summary = stale.length ? `${stale.length} of ${entries.length} stage(s) stale (${p.lockFile})` : `all ${entries.length} stage(s) up to date (${p.lockFile})`;
+      head(`${heading('status', resolved)}: ${summary}`);
       if (json) {
         console.log(JSON.stringify(Object.fromEntries(entries), null, 2));
       } else {
@@ -148,7 +344,6 @@ export async function main(argv: string[]): Promise<number> {
             for (const r of e.reasons) console.log(`    ${r.message}`);
           }
         }
-        console.log(stale.length ? `${stale.length} of ${entries.length} stage(s) stale (${p.lockFile})` : `all ${entries.length} stage(s) up to date (${p.lockFile})`);
       }
       if (args.flags.has('check') && stale.length) {
         for (const [n, e] of stale) console.error(`check failed: stage '${n}' does not match ${p.lockFile}: ${e.reasons.map((r) => r.message).join('; ')}`);
@@ -159,38 +354,85 @@ export async function main(argv: string[]): Promise<number> {
     case 'dag': {
       const p = load(true);
       const g = buildGraph(p);
-      console.log(args.flags.has('mermaid') ? dagMermaid(p, g) : dagText(p, g));
+      const title = `${heading('dag', resolved)}: ${g.order.length} stage(s)`;
+      // Mermaid output stays a valid diagram: the first line is a Mermaid comment.
+      console.log(args.flags.has('mermaid') ? `%% ${title}\n${dagMermaid(p, g)}` : `${title}\n${dagText(p, g)}`);
       return 0;
     }
-    case 'params': {
-      const [sub, ...revs] = args.positional;
-      if (sub !== 'diff') throw new PipelineError(`params: unknown subcommand '${sub ?? ''}' (expected: params diff [revA [revB]])`);
+    case 'params diff': {
+      const revs = args.positional;
       if (revs.length > 2) throw new PipelineError('params diff takes at most two revisions');
       const p = load(true);
       const ch = paramsDiff(p, revs);
+      const sides = revs.length === 0 ? `${p.lockFile} vs workspace` : `${revs[0]} vs ${revs[1] ?? 'workspace'}`;
+      head(`${heading('params diff', resolved)}: ${sides}`);
       console.log(json ? JSON.stringify(ch, null, 2) : formatParamsDiff(ch));
       return 0;
     }
-    case 'metrics': {
-      const [sub, ...revs] = args.positional;
+    case 'metrics show': {
+      if (args.positional.length) throw new PipelineError(`metrics show takes no revision (got '${args.positional[0]}'; for a revision: metrics diff)`);
       const p = load(true);
-      if (sub === 'show') {
-        const m = readMetrics(p);
-        console.log(json ? JSON.stringify(Object.fromEntries(m), null, 2) : formatMetricsShow(m));
-        return 0;
-      }
-      if (sub === 'diff') {
-        if (revs.length > 2) throw new PipelineError('metrics diff takes at most two revisions');
-        const a = readMetrics(p, revs[0] ?? 'HEAD');
-        const b = revs[1] ? readMetrics(p, revs[1]) : readMetrics(p);
-        const ch = metricsDiff(a, b);
-        console.log(json ? JSON.stringify(ch, null, 2) : formatMetricsDiff(ch));
-        return 0;
-      }
-      throw new PipelineError(`metrics: unknown subcommand '${sub ?? ''}' (expected: show | diff)`);
+      const [raw] = keys ? filterMetrics([readMetrics(p)], keys) : [readMetrics(p)];
+      const m = roundMetrics(raw, precision);
+      head(`${heading('metrics show', resolved)}: ${m.size} metrics file(s)`);
+      console.log(json ? JSON.stringify(Object.fromEntries(m), null, 2) : formatMetricsShow(m));
+      return 0;
     }
+    case 'metrics diff': {
+      const revs = args.positional;
+      if (revs.length > 2) throw new PipelineError('metrics diff takes at most two revisions');
+      const p = load(true);
+      const labels = [revs[0] ?? 'HEAD', revs[1] ?? 'workspace'];
+      let sides = [readMetrics(p, labels[0]), revs[1] ? readMetrics(p, revs[1]) : readMetrics(p)];
+      if (keys) sides = filterMetrics(sides, keys);
+      const ch = roundChanges(metricsDiff(sides[0], sides[1]), precision);
+      head(`${heading('metrics diff', resolved)}: ${labels[0]} vs ${labels[1]}`);
+      if (json) console.log(JSON.stringify(ch, null, 2));
+      else if (!sides[0].size && !sides[1].size) console.log(`no metrics ${where(labels[0])} or ${where(labels[1])} (${p.lockFile}); nothing to compare`);
+      else console.log(formatMetricsDiff(ch));
+      return 0;
+    }
+    case 'gc':
+      return gcCommand(root, resolved, args);
   }
   return 2;
+}
+
+const where = (label: string) => (label === 'workspace' ? 'in the workspace' : `at ${label}`);
+
+async function gcCommand(root: string, resolved: ResolvedProfile, args: Args): Promise<number> {
+  const scopes = (['workspace', 'all-profiles', 'all-commits'] as const).filter((s) => args.flags.has(s));
+  if (scopes.length !== 1) throw new PipelineError(`gc: say what to keep with exactly one of --workspace, --all-profiles, --all-commits${scopes.length ? ` (got ${scopes.map((s) => `--${s}`).join(' ')})` : ''}`);
+  const force = args.flags.has('force');
+  if (force && args.flags.has('dry')) throw new PipelineError('gc: --dry and --force contradict each other');
+  if (args.positional.length) throw new PipelineError(`gc takes no arguments (got '${args.positional[0]}')`);
+  const scope: GcScope = scopes[0];
+  const title = scope === 'workspace' ? heading('gc --workspace', resolved) : `gc --${scope}`;
+  const dirs = workDirs(root);
+  const plan = () => {
+    const sources = lockSources(root, scope, lockFileName(PIPELINE_FILE, resolved.name));
+    return planGc(dirs.cache, dirs.runs, sources);
+  };
+  const report = (g: GcPlan, verb: string) => {
+    const locks = `${g.locks.slice(0, 6).join(', ')}${g.locks.length > 6 ? ', ...' : ''}`;
+    console.log(`${title}: ${g.locks.length ? `keeping what ${g.locks.length} lock(s) reference: ${locks}` : 'no lock found, so nothing is kept'}`);
+    console.log(`${verb} ${g.objects.remove.length} of ${g.objects.total} cache object(s), ${formatBytes(g.objects.removeBytes)}, and ${g.runs.remove.length} of ${g.runs.total} run-cache entr${g.runs.total === 1 ? 'y' : 'ies'}`);
+  };
+  if (!force) {
+    report(plan(), 'would remove');
+    console.log('dry run: nothing removed; pass --force to remove');
+    return 0;
+  }
+  // Hold the run lock: a running repro stores objects before its lock names them.
+  const release = await acquireRunLock(root, false);
+  try {
+    const g = plan();
+    applyGc(g);
+    report(g, 'removed');
+  } finally {
+    release();
+  }
+  return 0;
 }
 
 export async function run(argv: string[]): Promise<void> {

@@ -38,10 +38,30 @@ function gitShow(root: string, rev: string, file: string): string | undefined {
   }
 }
 
+/**
+ * The commit a user-given revision names, or a PipelineError naming it: an unknown revision must
+ * not read as "no file there" (which would call every metric new or blame params.yaml).
+ */
+export function resolveRev(root: string, rev: string): string {
+  const run = (args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  try {
+    run(['rev-parse', '--git-dir']);
+  } catch {
+    throw new PipelineError(`git revision '${rev}': ${root} is not inside a git repository`);
+  }
+  try {
+    if (rev.startsWith('-')) throw new Error('option-like');
+    return run(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`]);
+  } catch {
+    throw new PipelineError(`unknown git revision '${rev}' (not a branch, tag or commit in this repository)`);
+  }
+}
+
 function paramsAt(p: Pipeline, rev: string | undefined): Json {
+  const commit = rev === undefined ? undefined : resolveRev(p.root, rev);
   let merged: Json = {};
   for (const name of paramsFileNames(p.profile)) {
-    const text = rev ? gitShow(p.root, rev, name) : fs.existsSync(path.join(p.root, name)) ? fs.readFileSync(path.join(p.root, name), 'utf8') : undefined;
+    const text = commit ? gitShow(p.root, commit, name) : fs.existsSync(path.join(p.root, name)) ? fs.readFileSync(path.join(p.root, name), 'utf8') : undefined;
     if (text === undefined) {
       if (rev && name === 'params.yaml') throw new PipelineError(`params diff: ${name} not found at git revision '${rev}'`);
       continue;
@@ -103,18 +123,19 @@ export function readMetrics(p: Pipeline, rev?: string): Map<string, Record<strin
   const res = new Map<string, Record<string, Json>>();
   const files = p.stages.flatMap((s) => s.metrics);
   let lockAtRev: ReturnType<typeof readLock> | undefined;
-  if (rev) {
-    const text = gitShow(p.root, rev, p.lockFile);
+  const commit = rev === undefined ? undefined : resolveRev(p.root, rev);
+  if (commit) {
+    const text = gitShow(p.root, commit, p.lockFile);
     lockAtRev = text ? parseLockText(text, `${rev}:${p.lockFile}`) : {};
   }
   const cache = new Cache(workDirs(p.root).cache);
   for (const f of files) {
     let text: string | undefined;
-    if (!rev) {
+    if (!commit) {
       const abs = path.resolve(p.root, f);
       text = fs.existsSync(abs) ? fs.readFileSync(abs, 'utf8') : undefined;
     } else {
-      text = gitShow(p.root, rev, f);
+      text = gitShow(p.root, commit, f);
       if (text === undefined && lockAtRev) {
         const md5 = Object.values(lockAtRev).flatMap((e) => e.outs).find((o) => o.path === f)?.md5;
         const obj = md5 ? cache.objectPath(md5) : undefined;
@@ -132,6 +153,49 @@ export function readMetrics(p: Pipeline, rev?: string): Map<string, Record<strin
     res.set(f, Object.fromEntries(Object.entries(flat).filter(([, x]) => typeof x === 'number' || typeof x === 'string' || typeof x === 'boolean')));
   }
   return res;
+}
+
+export type Metrics = Map<string, Record<string, Json>>;
+
+/**
+ * Does a `--keys` pattern select a metric key? A pattern with `*` is a glob (`*` matches any
+ * characters, dots included: `*.f1`); one without is the key itself or a section of it
+ * (`per_emotion` selects `per_emotion.happy.f1`, not `per_emotion_x`).
+ */
+export function keyMatches(key: string, pattern: string): boolean {
+  if (!pattern.includes('*')) return key === pattern || key.startsWith(`${pattern}.`);
+  const re = new RegExp(`^${pattern.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return re.test(key);
+}
+
+/** Only the keys some pattern selects; a pattern that selects nothing anywhere is the user's error. */
+export function filterMetrics(sides: Metrics[], patterns: string[]): Metrics[] {
+  const all = [...new Set(sides.flatMap((m) => [...m.values()].flatMap((v) => Object.keys(v))))];
+  if (!all.length) return sides;
+  for (const pat of patterns) {
+    if (!all.some((k) => keyMatches(k, pat))) {
+      const some = all.slice(0, 12).join(', ') + (all.length > 12 ? ', ...' : '');
+      throw new PipelineError(`--keys '${pat}' matches no metric key (keys: ${some})`);
+    }
+  }
+  return sides.map((m) => {
+    const out: Metrics = new Map();
+    for (const [f, vals] of m) {
+      const kept = Object.entries(vals).filter(([k]) => patterns.some((pat) => keyMatches(k, pat)));
+      if (kept.length) out.set(f, Object.fromEntries(kept));
+    }
+    return out;
+  });
+}
+
+/** Numbers rounded to `digits` decimal places (strings and booleans as they are). */
+export function roundValue<T extends Json | undefined>(v: T, digits: number | undefined): T {
+  return (typeof v === 'number' && digits !== undefined ? +v.toFixed(digits) : v) as T;
+}
+
+export function roundMetrics(m: Metrics, digits: number | undefined): Metrics {
+  if (digits === undefined) return m;
+  return new Map([...m].map(([f, vals]) => [f, Object.fromEntries(Object.entries(vals).map(([k, v]) => [k, roundValue(v, digits)]))]));
 }
 
 export function formatMetricsShow(m: Map<string, Record<string, Json>>): string {
@@ -163,6 +227,11 @@ export function metricsDiff(a: Map<string, Record<string, Json>>, b: Map<string,
     }
   }
   return out;
+}
+
+export function roundChanges(ch: MetricChange[], digits: number | undefined): MetricChange[] {
+  if (digits === undefined) return ch;
+  return ch.map((c) => ({ ...c, old: roundValue(c.old, digits), new: roundValue(c.new, digits), ...(c.change === undefined ? {} : { change: roundValue(c.change, digits) }) }));
 }
 
 export function formatMetricsDiff(ch: MetricChange[]): string {

@@ -7,3 +7,4 @@ export { readLock, formatLock, lockParamsDigest, type Lock, type LockEntry } fro
 export { computeStatus, type Reason, type StatusEntry } from './status.ts';
 export { repro, type ReproOptions, type ReproResult, type Outcome } from './runner.ts';
 export { Hasher } from './hash.ts';
+export { listProfiles, resolveProfile, PROFILE_FILE, type ResolvedProfile } from './profile.ts';

@@ -27,6 +27,8 @@ export interface ReproOptions {
   check?: boolean;
   /** Stages left out of --check (outputs known not to be byte-reproducible). */
   checkExcept?: string[];
+  /** How the first line names the profile (default: `profile <name>`). */
+  profileLabel?: string;
   log?: (line: string) => void;
 }
 
@@ -160,6 +162,7 @@ export async function repro(p: Pipeline, o: ReproOptions = {}): Promise<ReproRes
   const dirs = workDirs(p.root);
   const hasher = new Hasher(p.root, dirs.state);
   const outcomes = new Map<string, Outcome>();
+  log(`repro${o.dry ? ' --dry' : ''} (${o.profileLabel ?? `profile ${p.profile}`}): ${selected.length} stage(s) selected, lock ${p.lockFile}`);
 
   if (o.dry) {
     const lock = readLock(p.root, p.lockFile);
@@ -258,13 +261,17 @@ async function runSelected(p: Pipeline, g: Graph, selected: string[], o: ReproOp
     const { cmd, tokens } = stageCmd(s, stagingRel);
     for (const t of tokens) fs.mkdirSync(path.dirname(path.join(stagingAbs, t)), { recursive: true });
     const scratch = path.join(dirs.scratch, name, key.slice(0, 16));
+    removeEmptyScratch(path.dirname(scratch));
     fs.mkdirSync(scratch, { recursive: true });
     const ts = Date.now();
     const code = await runShell(p, s, cmd, scratch, nestedSubset(st.params));
     if (code !== 0) {
       fs.rmSync(stagingAbs, { recursive: true, force: true });
+      const resumable = hasFiles(scratch);
+      if (!resumable) removeEmptyScratch(path.dirname(scratch));
       outcomes.set(name, 'failed');
-      log(`${name}: FAILED with exit code ${code} after ${fmtSec(Date.now() - ts)}; nothing recorded (scratch kept for a resume)`);
+      const kept = resumable ? `; scratch ${path.relative(p.root, scratch)} kept for a resume` : '';
+      log(`${name}: FAILED with exit code ${code} after ${fmtSec(Date.now() - ts)}; nothing recorded${kept}`);
       failed = true;
       return;
     }
@@ -294,11 +301,7 @@ async function runSelected(p: Pipeline, g: Graph, selected: string[], o: ReproOp
     }
     fs.rmSync(stagingAbs, { recursive: true, force: true });
     fs.rmSync(scratch, { recursive: true, force: true });
-    try {
-      fs.rmdirSync(path.dirname(scratch)); // only when no other fingerprint is kept there
-    } catch {
-      /* not empty */
-    }
+    removeEmptyScratch(path.dirname(scratch));
     // Deps as they are now (a stage may legitimately fill a dep, e.g. download into an empty dir).
     for (const d of s.deps) {
       hasher.invalidate(d);
@@ -388,6 +391,35 @@ function hashStaged(hasher: Hasher, abs: string): HashInfo {
 function rememberPlaced(hasher: Hasher, dest: string, h: HashInfo) {
   if (h.entries) for (const e of h.entries) hasher.remember(path.join(dest, e.relpath), fs.statSync(path.join(dest, e.relpath)), e.md5);
   else hasher.remember(dest, fs.statSync(dest), h.md5);
+}
+
+/** True when `dir` holds at least one file (at any depth): something a rerun could resume from. */
+function hasFiles(dir: string): boolean {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return false;
+  }
+  return entries.some((e) => !e.isDirectory() || hasFiles(path.join(dir, e.name)));
+}
+
+/**
+ * A stage's scratch folder (`.pipeline/scratch/<stage>`): drop the fingerprint folders with
+ * nothing to resume (left by a failed or killed run that wrote nothing there), then the stage
+ * folder itself when it is empty. Folders holding files stay for a resume.
+ */
+function removeEmptyScratch(stageDir: string): void {
+  if (!fs.existsSync(stageDir)) return;
+  for (const d of fs.readdirSync(stageDir)) {
+    const abs = path.join(stageDir, d);
+    if (!hasFiles(abs)) fs.rmSync(abs, { recursive: true, force: true });
+  }
+  try {
+    fs.rmdirSync(stageDir);
+  } catch {
+    /* a fingerprint with something to resume is still there */
+  }
 }
 
 /** Remove staging dirs left by dead repro processes (their orphans cannot touch live paths). */

@@ -59,6 +59,32 @@ describe('robustness', () => {
     expect(ws.read('pipeline.lock')).toBe(lock);
   });
 
+  it('a failed stage keeps its scratch folder only when it wrote something to resume from', () => {
+    ws = workspace({
+      'pipeline.yaml': `stages:
+  s:
+    cmd: if [ \${ckpt} = 1 ]; then echo 1 > "$PIPELINE_SCRATCH/ckpt"; fi; exit 3; echo > o.txt
+    params: [ckpt]
+    outs: [o.txt]
+`,
+      'params.yaml': 'ckpt: 0\n',
+    });
+    // An empty fingerprint folder left by an earlier killed run goes too.
+    fs.mkdirSync(path.join(ws.dir, '.pipeline/scratch/s/0123456789abcdef'), { recursive: true });
+    const empty = ws.cli('repro');
+    expect(empty.code).toBe(1);
+    expect(empty.out).toContain('s: FAILED with exit code 3');
+    expect(empty.out).not.toContain('scratch');
+    expect(ws.exists('.pipeline/scratch/s')).toBe(false);
+    ws.write('params.yaml', 'ckpt: 1\n');
+    const kept = ws.cli('repro');
+    expect(kept.code).toBe(1);
+    expect(kept.out).toMatch(/s: FAILED with exit code 3 after .*; nothing recorded; scratch \.pipeline\/scratch\/s\/[0-9a-f]{16} kept for a resume/);
+    const dirs = fs.readdirSync(path.join(ws.dir, '.pipeline/scratch/s'));
+    expect(dirs).toHaveLength(1);
+    expect(ws.read(`.pipeline/scratch/s/${dirs[0]}/ckpt`)).toBe('1\n');
+  });
+
   it('a second concurrent repro fails fast; with --wait it runs after the first', async () => {
     ws = workspace({
       'pipeline.yaml': `stages:\n  s:\n    cmd: ${count('s')}; sleep 1.5; echo done > o.txt\n    outs: [o.txt]\n`,
@@ -121,7 +147,9 @@ describe('robustness', () => {
     expect(Object.keys(YAML.parse(ws.read('pipeline.demo.lock')).stages)).toEqual(['gen', 'use']);
     expect(ws.read('pipeline.lock')).toBe(defLock);
     expect(ws.cli('repro', '--profile', 'demo').out).toContain('0 ran, 2 cached');
-    expect(ws.cli('status').out).toContain('all 1 stage(s) up to date');
+    // repro --profile demo made demo the workspace profile; --profile default looks at the paper's.
+    expect(ws.cli('status').out.split('\n')[0]).toBe('status (profile demo, from .pipeline/profile): all 2 stage(s) up to date (pipeline.demo.lock)');
+    expect(ws.cli('status', '--profile', 'default').out.split('\n')[0]).toBe('status (profile default): all 1 stage(s) up to date (pipeline.lock)');
   });
 
   it('repro --check names a stage whose fresh outputs differ from the committed lock', () => {
