@@ -24,7 +24,8 @@ function fresh() {
   }
 }
 
-async function build() {
+/** Build the bundle into dist/ (entries replaced atomically). */
+export async function build() {
   const esbuild = await import('esbuild');
   const tmp = path.join(dist, `.build-${process.pid}`);
   await esbuild.build({

@@ -1,26 +1,18 @@
 // Local Nx plugin: each pipeline.yaml stage becomes an Nx target `repro` on its package
 // (packages/<stage>), and stage edges become Nx project dependencies. Stage targets never use
-// Nx's cache: the engine's lock is the source of truth.
+// Nx's cache: the engine's lock is the source of truth. (The packages' test, typecheck and build
+// targets are not this plugin's: each project.json names them, nx.json's targetDefaults define them.)
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadEngine } from '../bin/load.mjs';
 
 const BIN = 'node packages/pipeline/bin/ser-pipeline.mjs';
 
-/** Profiles present in the workspace: default plus every params.<name>.yaml. */
-function profiles(root) {
-  const out = ['default'];
-  for (const f of fs.readdirSync(root)) {
-    const m = /^params\.([A-Za-z0-9_-]+)\.yaml$/.exec(f);
-    if (m) out.push(m[1]);
-  }
-  return out;
-}
-
 /** createNodes and createDependencies both need the pipeline: parse once per process and inputs. */
 const memo = new Map();
 async function readPipeline(root) {
-  const key = ['pipeline.yaml', ...profiles(root).map((p) => (p === 'default' ? 'params.yaml' : `params.${p}.yaml`))]
+  const engine = await loadEngine('index');
+  const key = ['pipeline.yaml', ...engine.listProfiles(root).map((p) => (p === 'default' ? 'params.yaml' : `params.${p}.yaml`))]
     .map((f) => {
       try {
         return `${f}:${fs.statSync(path.join(root, f)).mtimeMs}`;
@@ -29,16 +21,15 @@ async function readPipeline(root) {
       }
     })
     .join('|');
-  if (!memo.has(key)) memo.set(key, readPipelineUncached(root));
+  if (!memo.has(key)) memo.set(key, readPipelineUncached(engine, root));
   return memo.get(key);
 }
 
 /** Stage name -> its package root (packages/<name before @>) and the union of edges over all profiles. */
-async function readPipelineUncached(root) {
-  const engine = await loadEngine('index');
+async function readPipelineUncached(engine, root) {
   const stages = new Map();
   const edges = new Set();
-  for (const profile of profiles(root)) {
+  for (const profile of engine.listProfiles(root)) {
     let p;
     try {
       p = engine.loadPipeline({ root, profile, lenientParams: true });
