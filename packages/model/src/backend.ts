@@ -1,11 +1,11 @@
 // Backend selection: `auto` takes the first of tfjs-node-gpu (CUDA), tfjs-node, webgpu (Dawn via
-// the `webgpu` npm package), wasm, cpu that loads, and says why the others did not. An explicit
-// name that cannot load is an error, never a silent fallback.
-import { existsSync, readdirSync } from 'node:fs';
+// the `webgpu` npm package, on a hardware adapter only), wasm, cpu that loads, and says why the
+// others did not. An explicit name that cannot load is an error, never a silent fallback.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { tf } from './tf.ts';
 import { installWasmKernels } from './wasm-kernels.ts';
+import { describeAdapter, isSoftwareAdapter, probeAdapter, requestAdapterFacts } from './webgpu-adapter.ts';
 
 export const BACKENDS = ['tfjs-node-gpu', 'tfjs-node', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = 'auto' | (typeof BACKENDS)[number];
@@ -22,7 +22,7 @@ export interface BackendChoice {
   /** tfjs's name of the active backend (`tensorflow`, `webgpu`, `wasm`, `cpu`). */
   tfBackend: string;
   tried: { name: string; ok: boolean; reason?: string }[];
-  /** Extra facts (wasm threads/SIMD). */
+  /** Extra facts (wasm threads/SIMD, the webgpu adapter). */
   details: Record<string, unknown>;
 }
 
@@ -32,22 +32,6 @@ const message = (e: unknown): string => {
   if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return 'not installed (optional dependency)';
   return (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
 };
-
-/**
- * On Linux a GPU shows up as /dev/nvidia* or /dev/dri/*. Without either, loading Dawn only prints
- * native "Couldn't load Vulkan" warnings before finding no adapter, so webgpu is skipped early.
- */
-function linuxHasNoGpuDevice(): boolean {
-  if (process.platform !== 'linux') return false;
-  const dev = (dir: string, prefix: string): boolean => {
-    try {
-      return readdirSync(dir).some((f) => f.startsWith(prefix));
-    } catch {
-      return false;
-    }
-  };
-  return !dev('/dev', 'nvidia') && !(existsSync('/dev/dri') && dev('/dev/dri', 'renderD'));
-}
 
 /** Imports an optional module by name; a variable so bundlers/tsc do not require it to exist. */
 async function importOptional(name: string): Promise<unknown> {
@@ -67,7 +51,7 @@ export function wasmPaths(): Record<string, string> {
   return Object.fromEntries(files.map((f) => [f, join(dir, f)]));
 }
 
-const loaders: Record<Exclude<BackendName, 'auto'>, (details: Record<string, unknown>) => Promise<string>> = {
+const loaders: Record<Exclude<BackendName, 'auto'>, (details: Record<string, unknown>, auto: boolean) => Promise<string>> = {
   'tfjs-node-gpu': async () => {
     await importOptional('@tensorflow/tfjs-node-gpu');
     await activate('tensorflow');
@@ -78,19 +62,17 @@ const loaders: Record<Exclude<BackendName, 'auto'>, (details: Record<string, unk
     await activate('tensorflow');
     return 'tensorflow';
   },
-  webgpu: async () => {
-    const g = globalThis as unknown as { navigator?: { gpu?: unknown } };
-    if (!g.navigator?.gpu) {
-      if (linuxHasNoGpuDevice()) throw new Error('no GPU device (/dev/nvidia*, /dev/dri/renderD*)');
-      const dawn = (await importOptional('webgpu')) as { create: (o: string[]) => unknown; globals: object };
-      Object.assign(globalThis, dawn.globals);
-      const gpu = dawn.create([]);
-      if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
-      else Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
+  webgpu: async (details, auto) => {
+    // Asked first in a child process: without a GPU, Dawn's native warnings stay there and the
+    // reason names what is missing.
+    const probe = await probeAdapter();
+    if (!probe.adapter) throw new Error(probe.reason ?? 'no WebGPU adapter');
+    if (auto && isSoftwareAdapter(probe.adapter)) {
+      throw new Error(`software adapter ${describeAdapter(probe.adapter)}: used only when the backend is asked for by name ('webgpu')`);
     }
-    const gpu = g.navigator!.gpu as { requestAdapter: () => Promise<unknown> };
-    const adapter = await gpu.requestAdapter();
-    if (!adapter) throw new Error('no WebGPU adapter (no GPU visible to Dawn)');
+    const facts = await requestAdapterFacts();
+    if (!facts) throw new Error('no WebGPU adapter in this process (the probe found one)');
+    details['adapter'] = describeAdapter(facts);
     await importOptional('@tensorflow/tfjs-backend-webgpu');
     await activate('webgpu');
     return 'webgpu';
@@ -123,7 +105,7 @@ export async function selectBackend(name: BackendName, log: (msg: string) => voi
   for (const n of order) {
     const details: Record<string, unknown> = {};
     try {
-      const tfBackend = await loaders[n](details);
+      const tfBackend = await loaders[n](details, name === 'auto');
       tried.push({ name: n, ok: true });
       const extra = Object.keys(details).length ? ` (${Object.entries(details).map(([k, v]) => `${k}=${String(v)}`).join(', ')})` : '';
       log(`backend: ${n}${extra}${name === 'auto' ? ` [auto; ${tried.filter((t) => !t.ok).map((t) => `${t.name}: ${t.reason}`).join('; ') || 'first choice'}]` : ''}`);

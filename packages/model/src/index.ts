@@ -16,5 +16,7 @@ export { Standardize, SeededDropout, Conv2D, BatchNorm, LayerNorm, Pool2D, Multi
 export { saveModel, loadModel, MODEL_JSON, WEIGHTS_BIN } from './io.ts';
 export { selectBackend, wasmPaths, BackendError, BACKENDS, type BackendName, type BackendChoice } from './backend.ts';
 export { installWasmKernels } from './wasm-kernels.ts';
+export { probeAdapter, describeAdapter, isSoftwareAdapter, type AdapterFacts, type AdapterProbe } from './webgpu-adapter.ts';
+export { reportBackends, formatBackends, matmulGflops, type BackendReport } from './backends-report.ts';
 export { modelConfigFrom, inputShapeFrom, runModelStage, type ModelSummary } from './stage.ts';
 export { batchGrads, type BatchGrads } from './step.ts';
