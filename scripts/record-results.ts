@@ -1,7 +1,8 @@
 // Copies a finished profile run's small result files into results/<profile>/seed-<seed>/ for
 // committing: evaluate and train metrics, the training history, and run.json (command, commit,
-// backend, the sha256 of every param that reached any stage, the params themselves, wall time,
-// the machine it ran on). Never audio or features.
+// backend as the metrics record it, the sha256 of every param that reached any stage, the params
+// themselves, wall time, and the machine it is recorded on: run it where the run ran). Never audio
+// or features.
 //
 //   npx tsx scripts/record-results.ts <profile> --command "<what was run>" --wall-s <seconds>
 //       [--commit <rev>] [--root <workspace>] [--train-s <seconds>]
@@ -10,9 +11,9 @@
 // --train-s: seconds the train stage took, when known.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem, platform, release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { lockFileName, lockParamsDigest, readLock } from '@ser/pipeline';
+import { backendFacts, machineFacts } from './run-facts.ts';
 
 function fail(msg: string): never {
   process.stderr.write(`record-results: ${msg}\n`);
@@ -52,30 +53,30 @@ if (!lock['evaluate']) fail(`${lockFile} has no evaluate stage: run the profile 
 const digest = lockParamsDigest(lock);
 
 const evaluate = JSON.parse(readFileSync(files[0]![0], 'utf8')) as Record<string, unknown>;
+const trainMetrics = JSON.parse(readFileSync(files[1]![0], 'utf8')) as Record<string, unknown>;
+let backend;
+try {
+  backend = backendFacts(evaluate, trainMetrics);
+} catch (e) {
+  fail(`${artifacts}: ${(e as Error).message}`);
+}
 const seed = evaluate['seed'];
 const out = join('results', profile, `seed-${String(seed)}`);
 mkdirSync(out, { recursive: true });
 for (const [from, to] of files) copyFileSync(from, join(out, to));
 
 const git = (...args: string[]) => execFileSync('git', ['-C', root, ...args], { encoding: 'utf8' }).trim();
-const cpu = cpus();
 const run = {
   profile,
   command,
   commit: git('rev-parse', optional('commit') ?? 'HEAD'),
   seed,
-  backend: evaluate['backend'],
+  ...backend,
   accuracy: evaluate['accuracy'],
   macro_f1: (evaluate['macro'] as { f1?: number } | undefined)?.f1,
   wall_time_s: wallS,
   ...(trainS !== undefined ? { train_time_s: trainS } : {}),
-  machine: {
-    cpu: cpu[0]?.model ?? 'unknown',
-    cores: cpu.length,
-    memory_gib: Math.round(totalmem() / 2 ** 30),
-    os: `${platform()} ${release()}`,
-    node: process.version,
-  },
+  machine: machineFacts(),
   params_sha256: digest.sha256,
   params: digest.params,
 };
