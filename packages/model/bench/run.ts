@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadStageParams } from '@ser/stage-kit';
-import { modelConfigFrom, inputShapeFrom } from '../src/index.ts';
+import { modelConfigFrom, inputShapeFrom, probeAdapter, describeAdapter, isSoftwareAdapter } from '../src/index.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -72,6 +72,21 @@ const extraCases: ExtraCase[] = [
 ];
 
 const tsx = `${root}node_modules/.bin/tsx`;
+
+// webgpu runs on whatever adapter Dawn finds (VK_ICD_FILENAMES picks a Vulkan driver). A software
+// adapter (SwiftShader) runs the GPU code path on the CPU: a correctness check, not a speed figure.
+const webgpu = await probeAdapter();
+extraCases.push(({ profile: name, batch: b, steps }) => {
+  if (!webgpu.adapter) {
+    console.log(`- tfjs webgpu ${name}: skipped (${webgpu.reason})`);
+    return undefined;
+  }
+  const software = isSoftwareAdapter(webgpu.adapter);
+  const row = run(`tfjs webgpu ${name} b${b}${software ? ' [software adapter]' : ''}`, tsx, ['step.ts', 'webgpu', name, String(b), String(software ? 1 : steps)], 900);
+  if (row) row['adapter'] = describeAdapter(webgpu.adapter);
+  console.log(`  adapter: ${describeAdapter(webgpu.adapter)}${software ? ': runs on the CPU, so its samples/s say nothing of a GPU' : ''}`);
+  return row;
+});
 const tfjs = (backend: string, size: string, b: number, steps: number, timeoutS: number, micro?: number) =>
   run(
     `tfjs ${backend} ${size} b${b}${micro ? ` (micro-batches of ${micro})` : ''}`,

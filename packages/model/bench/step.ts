@@ -30,7 +30,7 @@ const step = async (): Promise<number> => {
     microBatch,
   );
   opt.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
-  const v = value.dataSync()[0]!;
+  const v = (await value.data())[0]!; // asynchronous: webgpu in Node has no dataSync
   tf.dispose(Object.values(grads));
   value.dispose();
   return v;
