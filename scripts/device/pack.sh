@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds .device/rt/: what the GPU box (x86-64 Linux, CUDA, no Node, no registries) needs to run the
+# Builds .device/rt/: what the GPU host (x86-64 Linux, CUDA, no Node, no registries) needs to run the
 # webgpu training path: this machine's node (stripped, xz), the node_modules closure of packages/*
 # (select-modules.ts, tar.xz) and the Vulkan/EGL loader .debs (Debian amd64). All three go into one
 # tar, split into parts < 60 MiB (default 56 MiB) with runtime.manifest.json and runtime.SHA256SUMS.
@@ -20,10 +20,10 @@ out=.device/rt
 work=.device/rt.tmp
 rm -rf "$work"; mkdir -p "$work/payload/debs"
 
-# 1. node: must be an x86-64 ELF (the box's processor); stripped of debug info, then checked.
+# 1. node: must be an x86-64 ELF (the host's processor); stripped of debug info, then checked.
 node_bin=$(readlink -f "$(command -v node)")
 if ! file -L "$node_bin" | grep -q 'ELF 64-bit.*x86-64'; then
-  echo "pack.sh: $node_bin is not an x86-64 ELF ($(file -bL "$node_bin")): the box cannot run it" >&2; exit 1
+  echo "pack.sh: $node_bin is not an x86-64 ELF ($(file -bL "$node_bin")): the host cannot run it" >&2; exit 1
 fi
 strip -o "$work/node" "$node_bin"
 "$work/node" --version >/dev/null
@@ -35,7 +35,7 @@ rm "$work/node"
 npx --no-install tsx scripts/device/src/select-modules.ts "$root" > "$work/modules.list"
 tar -C "$root" -cf - --no-recursion -T "$work/modules.list" | xz -9 -T2 -c > "$work/payload/node_modules.tar.xz"
 
-# 3. Vulkan/EGL loaders (Debian amd64 .debs; `dpkg -x` into / on the box, no package manager needed).
+# 3. Vulkan/EGL loaders (Debian amd64 .debs; `dpkg -x` into / on the host, no package manager needed).
 if [ "$skip_debs" = 0 ]; then
   o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
   mkdir -p /tmp/amd64/partial

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs ON the GPU box, in the repository root of the copied working tree, as root.
+# Runs ON the GPU host, in the repository root of the copied working tree, as root.
 # Usage: bash scripts/device/remote.sh MODE [MODE ...] [--seeds 1,2,3,4,5] [--max-epochs N] [--seed-timeout-s S]
 #   stash       copy the .device/data parts carried in this call to /tmp/ser-parts (no Node needed)
 #   setup       stash, then unpack the runtime (.device/rt parts, or the copy left in /tmp by an earlier
@@ -15,7 +15,7 @@ set -uo pipefail
 repo=$(pwd)
 OUT=${OUT:-$repo/.device/out}
 mkdir -p "$OUT"
-# SER_TMP moves these (a dry run off the box); SER_NO_DEBS=1 skips installing the loaders into /.
+# SER_TMP moves these (a dry run off the host); SER_NO_DEBS=1 skips installing the loaders into /.
 RT=${SER_TMP:-/tmp}/ser-rt            # node, node_modules.tar.xz, debs (stay while the machine is warm)
 PARTS=${SER_TMP:-/tmp}/ser-parts      # data parts gathered over several calls
 DATA=${SER_TMP:-/tmp}/ser-data        # rebuilt WAVs: $DATA/ravdess/Actor_XX/*.wav

@@ -1,6 +1,6 @@
 // The paper configuration (params.yaml) on the real corpus with train.backend webgpu, one pipeline
 // run per seed through the profile overlay params.gpu.yaml (written here, at the repository root of
-// the GPU box's copy): only `seed` changes between runs, so ingest..features are computed once
+// the GPU host's copy): only `seed` changes between runs, so ingest..features are computed once
 // and taken from the pipeline cache after that. After each seed, <out> is rewritten with every
 // finished seed's test metrics and their mean and std, so a run cut short still reports.
 // Usage: tsx scripts/device/src/paper.ts --data-dir DIR --out paper.json [--seeds 1,2,3,4,5]
@@ -14,7 +14,7 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 /** The overlay for one seed (YAML text). */
 export function overlayYaml(o: { dataDir: string; seed: number; backend: string; maxEpochs?: number }): string {
   return [
-    '# Written by scripts/device/src/paper.ts on the GPU box: params.yaml + these keys.',
+    '# Written by scripts/device/src/paper.ts on the GPU host: params.yaml + these keys.',
     `seed: ${o.seed}`,
     'data:',
     `  dir: ${JSON.stringify(o.dataDir)}`,

@@ -31,7 +31,7 @@ export function paperArgs(o: PlanOptions): string {
 /**
  * Call 1 carries the runtime (plus data parts that still fit) and runs setup, probe, bench and
  * loss-curve; the next calls carry the remaining data parts (first fit); the last one, by which
- * time every part is on the box, also unpacks the corpus and runs the paper configuration.
+ * time every part is on the host, also unpacks the corpus and runs the paper configuration.
  */
 export function planCalls(rt: PartsManifest, data: PartsManifest | undefined, o: PlanOptions): DeviceCall[] {
   const cap = CALL_LIMIT_BYTES - o.repoBytes - SAFETY_BYTES;

@@ -1,4 +1,4 @@
-// GPU box probe: node, GPU, Vulkan loader, WebGPU adapter (via the `webgpu` package's Dawn), and the
+// GPU host probe: node, GPU, Vulkan loader, WebGPU adapter (via the `webgpu` package's Dawn), and the
 // tfjs webgpu backend: init + a 512x512 matmul checked against tfjs cpu + a timed 2048^3 matmul.
 // Prints one JSON object on stdout (remote.sh writes it to $OUT/probe.json); exit 1 if no backend.
 import { spawnSync } from 'node:child_process';

@@ -1,4 +1,4 @@
-// Which files of node_modules the GPU box needs: the runtime dependency closure of our packages
+// Which files of node_modules the GPU host needs: the runtime dependency closure of our packages
 // (packages/*: dependencies + installed optionalDependencies, recursively, node resolution) minus
 // what Node never loads there: source maps, type declarations, docs, browser bundles of tfjs, and
 // the `webgpu` package's Dawn builds for other platforms. The @ser/* workspace links and the
@@ -44,7 +44,7 @@ export function packageClosure(root: string): string[] {
   return [...seen].sort();
 }
 
-/** True for files of a kept package that the box never loads. */
+/** True for files of a kept package that the host never loads. */
 export function dropFile(pkgRel: string, fileRel: string): boolean {
   if (/\.(map|d\.ts|d\.mts|d\.cts|md|markdown|html|tsbuildinfo)$/i.test(fileRel) && !/^license/i.test(fileRel)) return true;
   if (/(^|\/)(test|tests|__tests__|docs?|example|examples|src)\//.test(fileRel) && pkgRel.includes('@tensorflow')) return true;

@@ -1,4 +1,4 @@
-// xz through the system's `xz`, else Python's lzma (the GPU box always has python3; xz may be absent).
+// xz through the system's `xz`, else Python's lzma (the GPU host always has python3; xz may be absent).
 import { spawnSync } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 

@@ -1,5 +1,5 @@
 // Runtime pack pieces that run without a GPU: part splitting + SHA256SUMS, the node_modules
-// selection, and remote.sh's argument checks and data stash (which needs no Node on the box).
+// selection, and remote.sh's argument checks and data stash (which needs no Node on the host).
 import { describe, it, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
