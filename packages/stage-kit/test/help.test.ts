@@ -36,10 +36,11 @@ const CLIS: Cli[] = [
     flags: ['out', 'offset', 'duration', 'sample-rate', 'n-fft', 'win-length', 'hop-length', 'n-mels', 'fmin', 'fmax', 'ref', 'amin', 'top-db'],
     commands: ['ser-features stage'],
   },
-  { argv: ['packages/model/bin/ser-model.mjs'], prog: 'ser-model', flags: ['out-dir'] },
+  { argv: ['packages/model/bin/ser-model.mjs'], prog: 'ser-model', flags: ['out-dir'], commands: ['ser-model backends'] },
+  { argv: ['packages/model/bin/ser-model.mjs', 'backends'], prog: 'ser-model backends', flags: ['json', 'size'], commands: ['ser-model'] },
   { argv: ['packages/train/bin/ser-train.mjs'], prog: 'ser-train', flags: ['features', 'init', 'out-dir', 'scratch'] },
   { argv: ['packages/evaluate/bin/ser-evaluate.mjs'], prog: 'ser-evaluate', flags: ['features', 'model', 'out-dir'] },
-  { argv: ['packages/predict/bin/ser-predict.mjs'], prog: 'ser-predict', flags: ['model', 'json', 'backend'] },
+  { argv: ['packages/predict/bin/ser-predict.mjs'], prog: 'ser-predict', flags: ['model', 'json', 'windows', 'hop', 'strict', 'backend'] },
 ];
 
 function run(argv: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
