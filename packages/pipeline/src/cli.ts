@@ -9,6 +9,7 @@ import { readLock } from './lock.ts';
 import { computeStatus } from './status.ts';
 import { repro, resolveTargets, workDirs } from './runner.ts';
 import { acquireRunLock } from './runlock.ts';
+import { paramsFileNames, profileOverlays } from './params.ts';
 import { listProfiles, profileLabel, rememberProfile, resolveProfile, type ResolvedProfile } from './profile.ts';
 import { applyGc, formatBytes, lockSources, planGc, type GcPlan, type GcScope } from './gc.ts';
 import {
@@ -285,11 +286,13 @@ export async function main(argv: string[]): Promise<number> {
     const [want] = args.positional;
     const available = listProfiles(root);
     if (want !== undefined) {
-      if (!available.includes(want)) throw new PipelineError(`profile '${want}': no params.${want}.yaml in ${root} (profiles: ${available.join(', ')})`);
+      for (const o of want === DEFAULT_PROFILE ? [] : profileOverlays(want)) {
+        if (!available.includes(o)) throw new PipelineError(`profile '${want}': no params.${o}.yaml in ${root} (profiles: ${available.join(', ')})`);
+      }
       rememberProfile(root, want);
     }
     const r = resolveProfile(root, undefined);
-    console.log(`${heading('profile', r)}: ${r.name === DEFAULT_PROFILE ? 'params.yaml' : `params.yaml + params.${r.name}.yaml`}, lock ${lockFileName(PIPELINE_FILE, r.name)}, outputs ${artifactsRoot(r.name)}/`);
+    console.log(`${heading('profile', r)}: ${paramsFileNames(r.name).join(' + ')}, lock ${lockFileName(PIPELINE_FILE, r.name)}, outputs ${artifactsRoot(r.name)}/`);
     console.log(`profiles: ${available.join(', ')}`);
     return 0;
   }

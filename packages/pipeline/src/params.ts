@@ -74,8 +74,17 @@ export function parseYamlText(text: string, file: string): Json {
   }
 }
 
+/**
+ * The overlays a profile stacks, in merge order: `demo+webgpu` -> [demo, webgpu]; none for the
+ * default profile. Each names a params.<overlay>.yaml.
+ */
+export function profileOverlays(profile: string): string[] {
+  return profile === 'default' ? [] : profile.split('+');
+}
+
+/** params.yaml, then each overlay's params.<overlay>.yaml, in merge order. */
 export function paramsFileNames(profile: string): string[] {
-  return profile === 'default' ? ['params.yaml'] : ['params.yaml', `params.${profile}.yaml`];
+  return ['params.yaml', ...profileOverlays(profile).map((o) => `params.${o}.yaml`)];
 }
 
 /** One params file as read: its name (relative to the root), text and parsed mapping. */

@@ -7,7 +7,7 @@ import path from 'node:path';
 import YAML, { LineCounter } from 'yaml';
 import { PipelineError, located } from './errors.ts';
 import { memoParse } from './memo.ts';
-import { mergeParams, readParamsSources, getDotted, isObject, type Json, type JsonObject } from './params.ts';
+import { mergeParams, paramsFileNames, profileOverlays, readParamsSources, getDotted, isObject, type Json, type JsonObject } from './params.ts';
 import { checkParamsSchema } from './params-schema.ts';
 import { Positions, createAjv, type Validator } from './yaml-schema.ts';
 
@@ -262,7 +262,8 @@ export function loadPipeline(opts: LoadOptions): Pipeline {
 
 function buildStage(name: string, def: JsonObject, ctx: Ctx, profile: string): Stage | undefined {
   const profiles = def.profiles as string[] | undefined;
-  if (profiles && !profiles.includes(profile)) return undefined;
+  // A stacked profile (`demo+webgpu`) has the stages of each of its overlays.
+  if (profiles && !profileOverlays(profile).some((o) => profiles.includes(o))) return undefined;
   const c: Ctx = { ...ctx, stage: name, vars: mergeVars(ctx.vars, def.vars) };
   c.vars.artifacts = ctx.vars.artifacts;
   const list = (key: string): string[] => {
@@ -328,7 +329,7 @@ function validateSemantics(p: Pipeline, pos: Positions, lenientParams: boolean):
     if (!lenientParams) {
       for (const k of s.params) {
         if (getDotted(p.params, k) === undefined) {
-          throw new PipelineError(located(file, at('params'), s.name, `params key '${k}' is not in ${p.profile === DEFAULT_PROFILE ? 'params.yaml' : `params.yaml + params.${p.profile}.yaml`}`));
+          throw new PipelineError(located(file, at('params'), s.name, `params key '${k}' is not in ${paramsFileNames(p.profile).join(' + ')}`));
         }
       }
     }

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { PipelineError } from './errors.ts';
 import { writeAtomic } from './cache.ts';
 import { DEFAULT_PROFILE } from './parse.ts';
+import { paramsFileNames } from './params.ts';
 
 /** Relative to the workspace root. */
 export const PROFILE_FILE = '.pipeline/profile';
@@ -22,7 +23,8 @@ export interface ResolvedProfile {
   source: ProfileSource;
 }
 
-const PROFILE_NAME = /^[A-Za-z0-9_-]+$/;
+// One overlay name, or several joined by '+' (stacked left to right).
+const PROFILE_NAME = /^[A-Za-z0-9_-]+(\+[A-Za-z0-9_-]+)*$/;
 const OVERLAY = /^params\.([A-Za-z0-9_-]+)\.yaml$/;
 
 /** `default` plus every profile with a params.<name>.yaml overlay in the workspace root. */
@@ -32,7 +34,7 @@ export function listProfiles(root: string): string[] {
 }
 
 function checkName(name: string, where: string): void {
-  if (!PROFILE_NAME.test(name)) throw new PipelineError(`${where}: '${name}' is not a profile name (letters, digits, '-' and '_')`);
+  if (!PROFILE_NAME.test(name)) throw new PipelineError(`${where}: '${name}' is not a profile name (letters, digits, '-' and '_'; '+' stacks overlays)`);
 }
 
 /** The recorded workspace profile, or undefined when none is recorded. */
@@ -61,10 +63,9 @@ export function resolveProfile(root: string, flag: string | undefined): Resolved
   }
   const recorded = readWorkspaceProfile(root);
   if (recorded === undefined) return { name: DEFAULT_PROFILE, source: 'default' };
-  if (recorded !== DEFAULT_PROFILE && !fs.existsSync(path.join(root, `params.${recorded}.yaml`))) {
-    throw new PipelineError(
-      `${PROFILE_FILE} names profile '${recorded}', but params.${recorded}.yaml does not exist; pass --profile, or run 'ser-pipeline profile default'`,
-    );
+  const missing = paramsFileNames(recorded).find((f) => !fs.existsSync(path.join(root, f)) && f !== 'params.yaml');
+  if (missing) {
+    throw new PipelineError(`${PROFILE_FILE} names profile '${recorded}', but ${missing} does not exist; pass --profile, or run 'ser-pipeline profile default'`);
   }
   return { name: recorded, source: 'workspace' };
 }

@@ -145,6 +145,44 @@ describe('the workspace profile', () => {
   });
 });
 
+describe('stacked profiles', () => {
+  it("'a+b' merges params.yaml, params.a.yaml, params.b.yaml left to right, with its own outputs and lock and the stages of each overlay", () => {
+    ws = workspace({
+      'pipeline.yaml': `stages:
+  only_demo:
+    profiles: [demo]
+    cmd: echo \${x} > \${artifacts}/d.txt
+    params: [x]
+    outs: ["\${artifacts}/d.txt"]
+  m:
+    cmd: echo \${x} \${y} > \${artifacts}/m.txt
+    params: [x, y]
+    outs: ["\${artifacts}/m.txt"]
+`,
+      'params.yaml': 'x: 1\ny: 1\n',
+      'params.demo.yaml': 'x: 2\ny: 2\n',
+      'params.fast.yaml': 'y: 3\n',
+    });
+    const r = ws.cli('repro', '--profile', 'demo+fast');
+    expect(r.code, r.err).toBe(0);
+    expect(ws.read('artifacts/demo+fast/m.txt').trim()).toBe('2 3'); // x from demo, y from fast (the later overlay)
+    expect(ws.read('artifacts/demo+fast/d.txt').trim()).toBe('2'); // demo's stage is in demo+fast
+    expect(ws.exists('pipeline.demo+fast.lock')).toBe(true);
+    expect(ws.cli('profile').out.split('\n')[0]).toBe(
+      'profile (profile demo+fast, from .pipeline/profile): params.yaml + params.demo.yaml + params.fast.yaml, lock pipeline.demo+fast.lock, outputs artifacts/demo+fast/',
+    );
+    // fast alone has no demo stage; the order matters (demo last: its y wins).
+    expect(ws.cli('status', '--profile', 'fast').out).not.toContain('only_demo');
+    expect(ws.cli('repro', '--profile', 'fast+demo').code).toBe(0);
+    expect(ws.read('artifacts/fast+demo/m.txt').trim()).toBe('2 2');
+    const missing = ws.cli('repro', '--profile', 'demo+nope');
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain('params.nope.yaml: not found (needed by --profile demo+nope)');
+    expect(ws.cli('profile', 'demo+nope').err).toContain("profile 'demo+nope': no params.nope.yaml");
+    expect(ws.cli('status', '--profile', 'demo+').err).toContain("'demo+' is not a profile name");
+  });
+});
+
 describe('metrics show --keys and --precision', () => {
   it('filters by key, section or glob and rounds numbers', () => {
     metricsWorkspace(false);
