@@ -104,6 +104,17 @@ function schemaError(v: Validator, base: (string | number)[], pos: Positions, fi
 
 // ---------------------------------------------------------------- interpolation
 
+/**
+ * A params string may name the profile's output folder as `${artifacts}` (e.g. a corpus an
+ * earlier stage generates), so that a stacked profile reads its own copy: replaced everywhere in
+ * the params, before stages, locks or the schema see them. No other `${...}` is expanded there.
+ */
+export function withArtifacts(params: JsonObject, artifacts: string): JsonObject {
+  const walk = (v: Json): Json =>
+    typeof v === 'string' ? v.replace(/\$\{\s*artifacts\s*\}/g, artifacts) : Array.isArray(v) ? v.map(walk) : isObject(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)])) : v;
+  return walk(params) as JsonObject;
+}
+
 const VAR_RE = /\$\{\s*([^}]*?)\s*\}/g;
 
 interface Ctx {
@@ -210,10 +221,10 @@ export function loadPipeline(opts: LoadOptions): Pipeline {
   const rawStages = (raw as JsonObject).stages as JsonObject;
 
   const sources = readParamsSources(root, profile);
-  const params = mergeParams(sources);
+  const artifacts = artifactsRoot(profile);
+  const params = withArtifacts(mergeParams(sources), artifacts);
   // Unknown keys and bad values in params*.yaml stop here, before any stage runs.
   if (!opts.lenientParams) checkParamsSchema(root, sources, params);
-  const artifacts = artifactsRoot(profile);
   const globalVars = mergeVars({ ...params, artifacts }, (raw as JsonObject).vars);
   // `artifacts` is built in: a var or param of that name cannot shadow it.
   globalVars.artifacts = artifacts;

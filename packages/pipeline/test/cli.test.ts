@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, workspace, type Ws } from './helpers.ts';
+import { withArtifacts } from '../src/parse.ts';
 
 let ws: Ws;
 afterEach(() => cleanup(ws));
@@ -155,17 +156,19 @@ describe('stacked profiles', () => {
     params: [x]
     outs: ["\${artifacts}/d.txt"]
   m:
-    cmd: echo \${x} \${y} > \${artifacts}/m.txt
+    cmd: echo \${x} \${y} $(cat \${src}) > \${artifacts}/m.txt
+    deps: ["\${src}"]
     params: [x, y]
     outs: ["\${artifacts}/m.txt"]
 `,
-      'params.yaml': 'x: 1\ny: 1\n',
-      'params.demo.yaml': 'x: 2\ny: 2\n',
+      'params.yaml': 'x: 1\ny: 1\nsrc: params.yaml\n',
+      // A params string may name the profile's own output folder.
+      'params.demo.yaml': 'x: 2\ny: 2\nsrc: ${artifacts}/d.txt\n',
       'params.fast.yaml': 'y: 3\n',
     });
     const r = ws.cli('repro', '--profile', 'demo+fast');
     expect(r.code, r.err).toBe(0);
-    expect(ws.read('artifacts/demo+fast/m.txt').trim()).toBe('2 3'); // x from demo, y from fast (the later overlay)
+    expect(ws.read('artifacts/demo+fast/m.txt').trim()).toBe('2 3 2'); // x from demo, y from fast (the later overlay), src in artifacts/demo+fast
     expect(ws.read('artifacts/demo+fast/d.txt').trim()).toBe('2'); // demo's stage is in demo+fast
     expect(ws.exists('pipeline.demo+fast.lock')).toBe(true);
     expect(ws.cli('profile').out.split('\n')[0]).toBe(
@@ -174,7 +177,7 @@ describe('stacked profiles', () => {
     // fast alone has no demo stage; the order matters (demo last: its y wins).
     expect(ws.cli('status', '--profile', 'fast').out).not.toContain('only_demo');
     expect(ws.cli('repro', '--profile', 'fast+demo').code).toBe(0);
-    expect(ws.read('artifacts/fast+demo/m.txt').trim()).toBe('2 2');
+    expect(ws.read('artifacts/fast+demo/m.txt').trim()).toBe('2 2 2');
     const missing = ws.cli('repro', '--profile', 'demo+nope');
     expect(missing.code).toBe(1);
     expect(missing.err).toContain('params.nope.yaml: not found (needed by --profile demo+nope)');
@@ -198,5 +201,15 @@ describe('metrics show --keys and --precision', () => {
     expect(bad.err.trim()).toBe("ser-pipeline: --keys 'accuracy' matches no metric key (keys: acc, loss, per.a.f1, per.b.f1, per_x)");
     expect(ws.cli('metrics', 'show', '--precision', '-1').err).toContain('--precision needs a value');
     expect(ws.cli('metrics', 'show', '--precision', '1.5').err).toContain("--precision must be a whole number of decimal places from 0 to 15, got '1.5'");
+  });
+});
+
+describe('withArtifacts', () => {
+  it("replaces ${artifacts} in every params string, and nothing else", () => {
+    expect(withArtifacts({ a: { b: '${artifacts}/x', c: ['${ artifacts }/y', 3] }, d: '${data.dir}', e: null }, 'artifacts/p+q')).toEqual({
+      a: { b: 'artifacts/p+q/x', c: ['artifacts/p+q/y', 3] },
+      d: '${data.dir}',
+      e: null,
+    });
   });
 });
