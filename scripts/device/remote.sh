@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs ON the GPU host, in the repository root of the copied working tree, as root.
 # Usage: bash scripts/device/remote.sh MODE [MODE ...] [--seeds 1,2,3,4,5] [--max-epochs N] [--seed-timeout-s S]
-#   stash       copy the .device/data parts carried in this call to /tmp/ser-parts (no Node needed)
+#   stash       copy the .device/data parts copied with this transfer to /tmp/ser-parts (no Node needed)
 #   setup       stash, then unpack the runtime (.device/rt parts, or the copy left in /tmp by an earlier
-#               call while the machine stayed warm), install the Vulkan/EGL loaders, unpack the corpus
+#               run on this host), install the Vulkan/EGL loaders, unpack the corpus
 #               once all its parts are in /tmp/ser-parts
 #   probe       node, nvidia-smi, Vulkan loader, WebGPU adapter info, tfjs webgpu backend + a matmul check  -> $OUT/probe.json
 #   bench       samples/s of a paper-size training step: tfjs webgpu vs PyTorch CUDA (same net)     -> $OUT/bench.json
@@ -16,8 +16,8 @@ repo=$(pwd)
 OUT=${OUT:-$repo/.device/out}
 mkdir -p "$OUT"
 # SER_TMP moves these (a dry run off the host); SER_NO_DEBS=1 skips installing the loaders into /.
-RT=${SER_TMP:-/tmp}/ser-rt            # node, node_modules.tar.xz, debs (stay while the machine is warm)
-PARTS=${SER_TMP:-/tmp}/ser-parts      # data parts gathered over several calls
+RT=${SER_TMP:-/tmp}/ser-rt            # node, node_modules.tar.xz, debs (kept between runs on the host)
+PARTS=${SER_TMP:-/tmp}/ser-parts      # data parts gathered over several transfers
 DATA=${SER_TMP:-/tmp}/ser-data        # rebuilt WAVs: $DATA/ravdess/Actor_XX/*.wav
 seeds=1,2,3,4,5
 max_epochs=
@@ -83,7 +83,7 @@ do_setup() {
       echo "$stamp" > "$RT/.stamp"
     fi
   fi
-  [ -x "$RT/bin/node" ] || { say "no runtime: carry .device/rt in this call (the machine was not warm, or it was never sent)"; return 1; }
+  [ -x "$RT/bin/node" ] || { say "no runtime: copy .device/rt with this transfer (it was never sent, or an earlier copy in $RT is gone)"; return 1; }
   if [ "$(cat node_modules/.ser-rt-stamp 2>/dev/null)" != "$(cat "$RT/.stamp")" ]; then
     unxz_to "$RT/node_modules.tar.xz" "$RT/nm.tar" && tar -xf "$RT/nm.tar" -C "$repo" && rm "$RT/nm.tar" || { say "node_modules unpack failed"; return 1; }
     cp "$RT/.stamp" node_modules/.ser-rt-stamp

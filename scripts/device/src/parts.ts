@@ -7,7 +7,7 @@ import { basename, join } from 'node:path';
 
 /** 1 MiB in bytes. */
 export const MIB = 1 << 20;
-/** Default part size: 56 MiB, so a part plus the ~2 MB repo fits the device's 64 MiB per call. */
+/** Default part size: 56 MiB, so a part plus the ~2 MB working tree fits one 64 MiB transfer. */
 export const DEFAULT_PART_BYTES = 56 * MIB;
 
 export interface PartInfo { file: string; bytes: number; sha256: string }
@@ -74,7 +74,7 @@ export function joinParts(dir: string, manifest: PartsManifest): Buffer {
   const chunks: Buffer[] = [];
   for (const p of manifest.parts) {
     const path = join(dir, p.file);
-    if (!existsSync(path)) throw new PartError(`part missing: ${path} (carry it in this call, or in an earlier one while the machine stays warm)`);
+    if (!existsSync(path)) throw new PartError(`part missing: ${path} (copy it with this transfer, or with an earlier one to this host)`);
     const b = readFileSync(path);
     if (b.length !== p.bytes) throw new PartError(`part ${path} has ${b.length} bytes, manifest says ${p.bytes} (truncated or wrong part)`);
     if (sha(b) !== p.sha256) throw new PartError(`part ${path} is corrupt: sha256 ${sha(b)} != manifest ${p.sha256}`);

@@ -1,5 +1,5 @@
 // The transfers that carry the packs to the GPU host and run everything, built from the manifests:
-// which paths each call carries (at most 8, under the 64 MiB per-call limit together with the
+// which paths each transfer carries (at most 8, under the 64 MiB per-transfer limit together with the
 // working tree), its command (at most 2,000 characters) and its timeout. docs/GPU.md shows the output.
 // Usage: tsx scripts/device/src/plan.ts [--json] [--max-epochs N] [--seed-timeout-s S] [--seeds 1,2,3,4,5]
 import { execSync } from 'node:child_process';
@@ -30,19 +30,19 @@ export function paperArgs(o: PlanOptions): string {
 
 /**
  * Call 1 carries the runtime (plus data parts that still fit) and runs setup, probe, bench and
- * loss-curve; the next calls carry the remaining data parts (first fit); the last one, by which
+ * loss-curve; the next transfers carry the remaining data parts (first fit); the last one, by which
  * time every part is on the host, also unpacks the corpus and runs the paper configuration.
  */
 export function planCalls(rt: PartsManifest, data: PartsManifest | undefined, o: PlanOptions): DeviceCall[] {
   const cap = CALL_LIMIT_BYTES - o.repoBytes - SAFETY_BYTES;
   const rtBytes = rt.parts.reduce((s, p) => s + p.bytes, 0) + 8192; // + manifest and sums
-  if (rtBytes > cap) throw new Error(`runtime parts (${(rtBytes / MIB).toFixed(1)} MiB) do not fit one call (${(cap / MIB).toFixed(1)} MiB free beside the ${(o.repoBytes / MIB).toFixed(1)} MiB working tree)`);
+  if (rtBytes > cap) throw new Error(`runtime parts (${(rtBytes / MIB).toFixed(1)} MiB) do not fit one transfer (${(cap / MIB).toFixed(1)} MiB free beside the ${(o.repoBytes / MIB).toFixed(1)} MiB working tree)`);
   const dataMeta = ['.device/data/ravdess.manifest.json', '.device/data/ravdess.SHA256SUMS'];
   const calls: DeviceCall[] = [{ carry: ['.device/rt'], command: `${REMOTE} setup probe bench loss-curve`, timeout_s: 480, bytes: o.repoBytes + rtBytes, what: 'runtime; probe, bench, loss curve' }];
   if (data) {
-    // First fit, in part order: a part goes into the first call with room (bytes and carry slots).
+    // First fit, in part order: a part goes into the first transfer with room (bytes and carry slots).
     for (const p of data.parts) {
-      if (o.repoBytes + p.bytes + 2 * 8192 > CALL_LIMIT_BYTES - SAFETY_BYTES) throw new Error(`data part ${p.file} (${(p.bytes / MIB).toFixed(1)} MiB) is larger than one call can carry`);
+      if (o.repoBytes + p.bytes + 2 * 8192 > CALL_LIMIT_BYTES - SAFETY_BYTES) throw new Error(`data part ${p.file} (${(p.bytes / MIB).toFixed(1)} MiB) is larger than one transfer can carry`);
       const fits = (c: DeviceCall) =>
         c.bytes + p.bytes + (c.carry.includes(dataMeta[0]!) ? 0 : 8192) <= CALL_LIMIT_BYTES - SAFETY_BYTES &&
         c.carry.length + (c.carry.includes(dataMeta[0]!) ? 0 : dataMeta.length) + 1 <= MAX_CARRY;

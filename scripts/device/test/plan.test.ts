@@ -47,11 +47,11 @@ describe('device plan', () => {
     expect(carried.sort()).toEqual(data.parts.map((p) => `.device/data/${p.file}`));
   });
 
-  it('without a data pack: one call; paper args; too-large parts are refused', () => {
+  it('without a data pack: one transfer; paper args; too-large parts are refused', () => {
     expect(planCalls(rt, undefined, opts).map((c) => c.command)).toEqual(['bash scripts/device/remote.sh setup probe bench loss-curve']);
     expect(paperArgs({ repoBytes: 0 })).toBe('paper --seeds 1,2,3,4,5');
     expect(() => planCalls(manifest('r', 'runtime', [63 * MIB]), undefined, opts)).toThrow(/runtime parts .* do not fit/);
-    expect(() => planCalls(rt, manifest('d', 'ravdess', [62 * MIB]), opts)).toThrow(/ravdess\.part00 .* larger than one call/);
+    expect(() => planCalls(rt, manifest('d', 'ravdess', [62 * MIB]), opts)).toThrow(/ravdess\.part00 .* larger than one transfer/);
   });
 
   it('many small parts respect the 8-path carry limit', () => {

@@ -79,10 +79,10 @@ describe('remote.sh', () => {
     expect(readFileSync(join(cwd, 'out/remote.log'), 'utf8')).toContain('is corrupt');
   });
 
-  it('setup without a runtime says to carry .device/rt', () => {
+  it('setup without a runtime says to copy .device/rt', () => {
     const cwd = mkdtempSync(join(work, 'r'));
     const r = run(['setup'], cwd);
     expect(r.status).not.toBe(0);
-    expect(r.stdout).toContain('carry .device/rt');
+    expect(r.stdout).toContain('copy .device/rt with this transfer');
   });
 });
