@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { downloadCorpus, downloadFile } from '../src/download.ts';
 import { extractZip, listZip } from '../src/zip.ts';
-import { ravdessWav, tone } from './wav-bytes.ts';
+import { ravdessWav, tone } from '@ser/audio/testing';
 import { makeZip } from './zip-bytes.ts';
 
 const ROOT = resolve(__dirname, '../../..');

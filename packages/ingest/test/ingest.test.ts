@@ -8,7 +8,7 @@ import { readTensorRows, readTensorSchema } from '@ser/tensor-io';
 import { parse as parseYaml } from 'yaml';
 import { RAVDESS_SPEECH_URL } from '../src/download.ts';
 import { emptyDataDirError, runIngest, type IngestOptions } from '../src/stage.ts';
-import { ascii, encodeSamples, fmtChunk, ravdessWav, riff, tone } from './wav-bytes.ts';
+import { ascii, encodeSamples, fmtChunk, ravdessWav, riff, tone } from '@ser/audio/testing';
 
 const ROOT = resolve(__dirname, '../../..');
 const BIN = join(ROOT, 'packages/ingest/bin/ser-ingest.mjs');

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeWav } from '../../audio/src/wav-read.ts';
+import { decodeWav } from '@ser/audio';
 import { parseRavdessName } from '../src/core.ts';
 import { findWavs } from '../src/stage.ts';
 

@@ -1,5 +1,7 @@
-// Test helper: builds RIFF/WAVE bytes by hand, quirks included (chunk order, pad bytes, FLLR
-// filler so `data` starts at byte 4096 like the real RAVDESS files, trailing LIST/bext/_PMX).
+// Test helper (`@ser/audio/testing`): builds RIFF/WAVE bytes by hand, quirks included (chunk
+// order, pad bytes, FLLR filler so `data` starts at byte 4096 like the real RAVDESS files,
+// trailing LIST/bext/_PMX). Independent of encodeWav, so decoder tests do not lean on the encoder;
+// outside test/ so that tests of other packages that use it are re-run when it changes.
 
 export interface Chunk {
   id: string;

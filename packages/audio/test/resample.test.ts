@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { resample, resampledLength } from '../../audio/src/resample.ts';
-import { tone } from './wav-bytes.ts';
+import { resample, resampledLength } from '@ser/audio';
+import { tone } from '@ser/audio/testing';
 
 /** Amplitude of the f Hz component of y (least squares over the interior, edges excluded). */
 function amplitudeAt(y: Float32Array, f: number, rate: number, edge: number): number {

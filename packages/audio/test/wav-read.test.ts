@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeWav, WavError } from '../../audio/src/wav-read.ts';
-import { ascii, encodeSamples, fmtChunk, ravdessWav, riff, tone } from './wav-bytes.ts';
+import { decodeWav, WavError } from '@ser/audio';
+import { ascii, encodeSamples, fmtChunk, ravdessWav, riff, tone } from '@ser/audio/testing';
 
 const ramp = (n: number, lo: number, hi: number) => Array.from({ length: n }, (_, i) => lo + ((hi - lo) * i) / (n - 1));
 
