@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 vi.mock('@ser/model', async () => ({
   tf: await import('@tensorflow/tfjs'),
-  batchGrads: (await import('../../model/src/step.ts')).batchGrads,
+  batchGrads: (await import('@ser/model/step')).batchGrads,
   setDropoutStep: () => {},
 }));
 const { tf } = await import('@ser/model');
