@@ -238,9 +238,3 @@ export function formatMetricsDiff(ch: MetricChange[]): string {
   if (!ch.length) return 'no metrics changed';
   return formatTable(['path', 'metric', 'old', 'new', 'change'], ch.map((c) => [c.path, c.key, show(c.old), show(c.new), c.change === undefined ? '-' : String(+c.change.toPrecision(6))]));
 }
-
-export function allMetricFiles(p: Pipeline): string[] {
-  return p.stages.flatMap((s) => s.metrics);
-}
-
-export { isObject, allOuts };

@@ -116,15 +116,14 @@ export class Hasher {
   }
 
   /** Hash a workspace path (file, directory or fast-glob pattern); undefined when missing/empty glob. */
-  hashPath(rel: string, memoize = true): HashInfo | undefined {
-    if (!memoize) return this.hashPathUncached(rel, false);
+  hashPath(rel: string): HashInfo | undefined {
     if (this.seen.has(rel)) return this.seen.get(rel);
-    const h = this.hashPathUncached(rel, true);
+    const h = this.hashPathUncached(rel);
     this.seen.set(rel, h);
     return h;
   }
 
-  private hashPathUncached(rel: string, memoize: boolean): HashInfo | undefined {
+  private hashPathUncached(rel: string): HashInfo | undefined {
     const abs = path.resolve(this.root, rel);
     if (isGlob(rel) && !fs.existsSync(abs)) {
       const files = fastGlob().sync(rel, { cwd: this.root, dot: true, onlyFiles: true }).sort();
@@ -132,7 +131,7 @@ export class Hasher {
       const entries = files.map((f) => {
         const a = path.resolve(this.root, f);
         const st = fs.statSync(a);
-        return { relpath: f, md5: this.fileMd5(a, st, memoize), size: st.size };
+        return { relpath: f, md5: this.fileMd5(a, st), size: st.size };
       });
       return withManifest(entries);
     }
@@ -142,10 +141,11 @@ export class Hasher {
     } catch {
       return undefined;
     }
-    if (st.isDirectory()) return withManifest(this.walk(abs, memoize));
-    return { md5: this.fileMd5(abs, st, memoize), size: st.size };
+    if (st.isDirectory()) return withManifest(this.walk(abs));
+    return { md5: this.fileMd5(abs, st), size: st.size };
   }
 
+  /** Files under `absDir` (any depth), sorted by relpath; `memoize = false` for paths about to move (staging). */
   walk(absDir: string, memoize = true): FileEntry[] {
     const out: FileEntry[] = [];
     const rec = (dir: string, prefix: string) => {

@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-export function memoParse<T>(root: string | undefined, kind: string, text: string, parse: () => T, cacheable: (v: T) => boolean = () => true): T {
+export function memoParse<T>(root: string | undefined, kind: string, text: string, parse: () => T): T {
   if (!root) return parse();
   const key = crypto.createHash('md5').update(kind).update('\0').update(text).digest('hex');
   const file = path.join(root, '.pipeline', 'parsed', `${key}.json`);
@@ -17,15 +17,13 @@ export function memoParse<T>(root: string | undefined, kind: string, text: strin
     /* miss */
   }
   const v = parse();
-  if (cacheable(v)) {
-    try {
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      const tmp = `${file}.${process.pid}.tmp`;
-      fs.writeFileSync(tmp, JSON.stringify(v));
-      fs.renameSync(tmp, file);
-    } catch {
-      /* read-only workspace: parse every time */
-    }
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(v));
+    fs.renameSync(tmp, file);
+  } catch {
+    /* read-only workspace: parse every time */
   }
   return v;
 }

@@ -1,5 +1,4 @@
 /** Why a stage is stale: compares the workspace (deps, params, cmd, outs) with its lock entry. */
-import path from 'node:path';
 import { canonical, flatten, getDotted, isObject, type Json } from './params.ts';
 import { allOuts, type Pipeline, type Stage } from './parse.ts';
 import { md5Text, type HashInfo, type Hasher } from './hash.ts';
@@ -12,8 +11,7 @@ export type Reason =
   | { type: 'param'; key: string; old?: Json; new?: Json; message: string }
   | { type: 'dep'; path: string; change: 'modified' | 'missing' | 'added' | 'removed'; message: string }
   | { type: 'out'; path: string; change: 'modified' | 'missing' | 'added' | 'removed'; message: string }
-  | { type: 'upstream'; stage: string; message: string }
-  | { type: 'forced'; message: string };
+  | { type: 'upstream'; stage: string; message: string };
 
 export interface StageState {
   stage: Stage;
@@ -51,7 +49,7 @@ export function runKey(st: StageState): string {
   return md5Text(JSON.stringify({ cmd: st.stage.cmd, deps, params, outs: allOuts(st.stage) }));
 }
 
-/** Compare one stage against its lock entry. `skipOuts` avoids hashing outs (dry planning). */
+/** Compare one stage against its lock entry, hashing its deps and outs (memoised by the hasher). */
 export function evaluateStage(p: Pipeline, s: Stage, entry: LockEntry | undefined, hasher: Hasher): StageState {
   const reasons: Reason[] = [];
   const deps = new Map<string, HashInfo | undefined>();
@@ -130,8 +128,4 @@ export function computeStatus(p: Pipeline, g: Graph, lock: Lock, hasher: Hasher)
     res.set(name, { stale: reasons.length > 0, reasons });
   }
   return res;
-}
-
-export function relToRoot(p: Pipeline, abs: string): string {
-  return path.relative(p.root, abs);
 }
