@@ -17,6 +17,7 @@ import {
   modelConfigFrom,
   runModelStage,
   Conv2D,
+  MultiHeadSelfAttention,
   type ModelConfig,
 } from '../src/index.ts';
 
@@ -57,7 +58,9 @@ describe('buildModel', () => {
     const p = arr(y);
     for (let b = 0; b < 3; b++) expect(p.slice(b * 8, b * 8 + 8).reduce((a, v) => a + v, 0)).toBeCloseTo(1, 5);
     expect(m.layers[1]!.name).toBe('standardize');
-    expect(m.getLayer('enc2_mhsa')).toBeDefined();
+    // One self-attention block per transformer layer (getLayer throws on a missing name, so count them).
+    expect(m.layers.filter((l) => l instanceof MultiHeadSelfAttention).map((l) => l.name)).toEqual(['enc1_mhsa', 'enc2_mhsa']);
+    expect(m.getLayer('enc2_mhsa').outputShape).toEqual([null, 9, 8]); // [T', d_model]
     expect(m.getLayer('cross_attention').outputShape).toEqual([null, 6]);
     expect(m.getLayer('f_all').outputShape).toEqual([null, 8 + 6]);
     expect(m.getLayer('tr_frames_first').outputShape).toEqual([null, 9, 8]); // frames/4 x mels/2
