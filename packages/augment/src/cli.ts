@@ -16,5 +16,9 @@ await runCli(async (argv) => {
       examples: ['ser-augment --in artifacts/segment/segments.arrow --split artifacts/split/split.json --out-dir artifacts/augment'],
     },
   );
-  await runAugment(args.in as string, args.split as string, args['out-dir'] as string, loadStageParams());
+  await runAugment({
+    inputs: { in: args.in as string, split: args.split as string },
+    outputs: { dir: args['out-dir'] as string },
+    params: loadStageParams(),
+  });
 });

@@ -1,7 +1,7 @@
 // Augment stage edge: params, split.json, segments in; augment/{train,val,test}.arrow out.
 import { readFile, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { arr, getParam, log, num, progress, UserError, type Params } from '@ser/stage-kit';
+import { arr, getParam, num, progress, stageLog, UserError, type Params, type StageArgs } from '@ser/stage-kit';
 import { readTensorCount, readTensorRows, readTensorSchema, TensorFileWriter, type TensorSchema } from '@ser/tensor-io';
 import { augmentClip, augmentSchema, cleanCopy, type AugmentParams } from './core.ts';
 
@@ -38,14 +38,15 @@ export async function readSplit(path: string): Promise<Map<string, SplitName>> {
   return where;
 }
 
-/** Streams `inPath` once, writing train (clean + noisy copies), val and test into `outDir`. */
-export async function runAugment(
-  inPath: string,
-  splitPath: string,
-  outDir: string,
-  params: Params,
-): Promise<Record<SplitName, number>> {
-  const p = augmentParamsFrom(params);
+/**
+ * Streams `inputs.in` (segments) once, writing train (clean + noisy copies), val and test as
+ * defined by `inputs.split` (split.json) into `outputs.dir`.
+ */
+export async function runAugment(a: StageArgs<'in' | 'split', 'dir'>): Promise<Record<SplitName, number>> {
+  const { in: inPath, split: splitPath } = a.inputs;
+  const { dir: outDir } = a.outputs;
+  const log = stageLog(a);
+  const p = augmentParamsFrom(a.params);
   const where = await readSplit(splitPath);
   const input = await readTensorSchema(inPath);
   if (input.shape[0] === -1) throw new UserError(`${inPath}: expected fixed-length segments, got shape [-1]`);

@@ -102,7 +102,7 @@ describe('stage', () => {
 
   it('train = clean + 2 noisy per clip at the drawn SNR; val/test untouched; lineage metadata', async () => {
     const out = join(dir, 'out');
-    expect(await runAugment(segments, splitPath, out, params)).toEqual({ train: 18, val: 2, test: 2 });
+    expect(await runAugment({ inputs: { in: segments, split: splitPath }, outputs: { dir: out }, params })).toEqual({ train: 18, val: 2, test: 2 });
     const s = await readTensorSchema(join(out, 'train.arrow'));
     expect(s.columns.map((c) => c.name)).toEqual(['id', 'actor', 'emotion', 'copy', 'snr_db']);
     expect(s.metadata).toEqual({ sample_rate: '8000', segment_offset: '0.5', segment_duration: '0.5', augment: '{"copies":2,"snr_db":[15,30],"seed":42}' });
@@ -135,9 +135,9 @@ describe('stage', () => {
     const a = join(dir, 'det-a');
     const b = join(dir, 'det-b');
     const c = join(dir, 'det-c');
-    await runAugment(segments, splitPath, a, params);
-    await runAugment(segments, splitPath, b, params);
-    await runAugment(segments, splitPath, c, { augment: { ...params.augment, seed: 7 } });
+    await runAugment({ inputs: { in: segments, split: splitPath }, outputs: { dir: a }, params });
+    await runAugment({ inputs: { in: segments, split: splitPath }, outputs: { dir: b }, params });
+    await runAugment({ inputs: { in: segments, split: splitPath }, outputs: { dir: c }, params: { augment: { ...params.augment, seed: 7 } } });
     for (const f of ['train.arrow', 'val.arrow', 'test.arrow']) expect(readFileSync(join(a, f)).equals(readFileSync(join(b, f)))).toBe(true);
     expect(readFileSync(join(a, 'train.arrow')).equals(readFileSync(join(c, 'train.arrow')))).toBe(false);
   });
@@ -146,14 +146,14 @@ describe('stage', () => {
     const stale = join(dir, 'stale.json');
     writeFileSync(stale, JSON.stringify({ ...split, test: ['c8'] }));
     const out = join(dir, 'stale-out');
-    await expect(runAugment(segments, stale, out, params)).rejects.toThrow(`${stale}: clip "c9" of ${segments} is in no split`);
+    await expect(runAugment({ inputs: { in: segments, split: stale }, outputs: { dir: out }, params })).rejects.toThrow(`${stale}: clip "c9" of ${segments} is in no split`);
     expect(existsSync(out)).toBe(false);
     const extra = join(dir, 'extra.json');
     writeFileSync(extra, JSON.stringify({ ...split, test: ['c8', 'c9', 'c99'] }));
-    await expect(runAugment(segments, extra, out, params)).rejects.toThrow(`${extra}: clip "c99" is not in ${segments}`);
+    await expect(runAugment({ inputs: { in: segments, split: extra }, outputs: { dir: out }, params })).rejects.toThrow(`${extra}: clip "c99" is not in ${segments}`);
     const twice = join(dir, 'twice.json');
     writeFileSync(twice, JSON.stringify({ ...split, test: ['c8', 'c9', 'c0'] }));
-    await expect(runAugment(segments, twice, out, params)).rejects.toThrow(`${twice}: clip "c0" is in both train and test`);
+    await expect(runAugment({ inputs: { in: segments, split: twice }, outputs: { dir: out }, params })).rejects.toThrow(`${twice}: clip "c0" is in both train and test`);
     expect(existsSync(out)).toBe(false);
   });
 

@@ -15,5 +15,5 @@ await runCli(async (argv) => {
       examples: ['ser-segment --in artifacts/ingest/clips.arrow --out artifacts/segment/segments.arrow'],
     },
   );
-  await runSegment(args.in as string, args.out as string, loadStageParams());
+  await runSegment({ inputs: { in: args.in as string }, outputs: { out: args.out as string }, params: loadStageParams() });
 });

@@ -1,5 +1,5 @@
 // Segment stage edge: params, files, progress.
-import { getParam, log, num, progress, UserError, type Params } from '@ser/stage-kit';
+import { getParam, num, progress, stageLog, UserError, type Params, type StageArgs } from '@ser/stage-kit';
 import { readTensorCount, readTensorRows, readTensorSchema, TensorFileWriter } from '@ser/tensor-io';
 import { segmentRow, segmentSchema, type SegmentParams } from './core.ts';
 
@@ -20,9 +20,12 @@ export function sampleRateOf(metadata: Record<string, string> | undefined, file:
   return sr;
 }
 
-/** Reads clips (shape [-1]) from `inPath`, writes fixed windows to `outPath`. */
-export async function runSegment(inPath: string, outPath: string, params: Params): Promise<{ rows: number; padded: number; empty: number }> {
-  const p = segmentParamsFrom(params);
+/** Reads clips (shape [-1]) from `inputs.in`, writes fixed windows to `outputs.out`. */
+export async function runSegment(a: StageArgs<'in', 'out'>): Promise<{ rows: number; padded: number; empty: number }> {
+  const { in: inPath } = a.inputs;
+  const { out: outPath } = a.outputs;
+  const log = stageLog(a);
+  const p = segmentParamsFrom(a.params);
   const input = await readTensorSchema(inPath);
   if (JSON.stringify(input.shape) !== '[-1]') {
     throw new UserError(`${inPath}: expected raw audio of shape [-1], got ${JSON.stringify(input.shape)}`);

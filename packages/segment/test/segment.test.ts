@@ -63,7 +63,7 @@ describe('segmentWindow (librosa.load(offset, duration) + zero padding)', () => 
 describe('runSegment', () => {
   it('writes shape [duration*sr], copies labels and metadata, adds segment_offset/duration', async () => {
     const out = join(dir, 'seg', 'segments.arrow');
-    const r = await runSegment(clips, out, { segment: { offset: 0.5, duration: 3 } });
+    const r = await runSegment({ inputs: { in: clips }, outputs: { out }, params: { segment: { offset: 0.5, duration: 3 } } });
     expect(r).toEqual({ rows: 5, padded: 4, empty: 2 });
     const s = await readTensorSchema(out);
     expect(s.shape).toEqual([3000]);
@@ -106,15 +106,15 @@ describe('runSegment', () => {
 
   it('rejects input that is missing, not raw audio or lacks sample_rate, naming the file', async () => {
     const nope = join(dir, 'nope.arrow');
-    await expect(runSegment(nope, join(dir, 'x.arrow'), { segment: { offset: 0, duration: 1 } })).rejects.toThrow(`${nope}: no such file`);
+    await expect(runSegment({ inputs: { in: nope }, outputs: { out: join(dir, 'x.arrow') }, params: { segment: { offset: 0, duration: 1 } } })).rejects.toThrow(`${nope}: no such file`);
     const fixed = join(dir, 'fixed.arrow');
     const w = await TensorFileWriter.open(fixed, { columns: [{ name: 'id', type: 'utf8' }], shape: [3], metadata: {} });
     await w.close();
-    await expect(runSegment(fixed, join(dir, 'x.arrow'), { segment: { offset: 0, duration: 1 } })).rejects.toThrow(`${fixed}: expected raw audio of shape [-1]`);
+    await expect(runSegment({ inputs: { in: fixed }, outputs: { out: join(dir, 'x.arrow') }, params: { segment: { offset: 0, duration: 1 } } })).rejects.toThrow(`${fixed}: expected raw audio of shape [-1]`);
     const nosr = join(dir, 'nosr.arrow');
     const w2 = await TensorFileWriter.open(nosr, { columns: [{ name: 'id', type: 'utf8' }], shape: [-1] });
     await w2.close();
-    await expect(runSegment(nosr, join(dir, 'x.arrow'), { segment: { offset: 0, duration: 1 } })).rejects.toThrow(
+    await expect(runSegment({ inputs: { in: nosr }, outputs: { out: join(dir, 'x.arrow') }, params: { segment: { offset: 0, duration: 1 } } })).rejects.toThrow(
       `${nosr}: schema metadata sample_rate must be a positive integer, got null`,
     );
   });

@@ -15,5 +15,5 @@ await runCli(async (argv) => {
       examples: ['ser-split --in artifacts/segment/segments.arrow --out artifacts/split/split.json'],
     },
   );
-  await runSplit(args.in as string, args.out as string, loadStageParams());
+  await runSplit({ inputs: { in: args.in as string }, outputs: { out: args.out as string }, params: loadStageParams() });
 });

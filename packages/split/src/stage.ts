@@ -1,5 +1,5 @@
 // Split stage edge: params, segments labels in, split.json out.
-import { arr, getParam, log, nullable, num, str, UserError, writeJsonAtomic, type Params } from '@ser/stage-kit';
+import { arr, getParam, nullable, num, stageLog, str, UserError, writeJsonAtomic, type Params, type StageArgs } from '@ser/stage-kit';
 import { readTensorLabels } from '@ser/tensor-io';
 import { actorSplit, foldActors, formatSizes, sizeTable, SplitError, stratifiedSplit, type ClipLabels, type SplitResult } from './core.ts';
 
@@ -35,9 +35,12 @@ export function computeSplit(clips: readonly ClipLabels[], p: SplitParams): Spli
   return actorSplit(clips, p.valActors, p.testActors, p.seed);
 }
 
-/** Reads `inPath` (labels only), writes `outPath` (split.json). */
-export async function runSplit(inPath: string, outPath: string, params: Params): Promise<SplitResult> {
-  const p = splitParamsFrom(params);
+/** Reads `inputs.in` (segments, labels only), writes `outputs.out` (split.json). */
+export async function runSplit(a: StageArgs<'in', 'out'>): Promise<SplitResult> {
+  const { in: inPath } = a.inputs;
+  const { out: outPath } = a.outputs;
+  const log = stageLog(a);
+  const p = splitParamsFrom(a.params);
   const { count, labels } = await readTensorLabels(inPath, { columns: ['id', 'actor', 'emotion'] });
   const clips: ClipLabels[] = [];
   for (let i = 0; i < count; i++) {

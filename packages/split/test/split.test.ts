@@ -146,13 +146,13 @@ describe('stage', () => {
   it('writes split.json {by, seed, train, val, test}, byte-identical across runs', async () => {
     const a = join(dir, 'a', 'split.json');
     const b = join(dir, 'b', 'split.json');
-    const s = await runSplit(segments, a, params);
-    await runSplit(segments, b, params);
+    const s = await runSplit({ inputs: { in: segments }, outputs: { out: a }, params });
+    await runSplit({ inputs: { in: segments }, outputs: { out: b }, params });
     expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
     const j = JSON.parse(readFileSync(a, 'utf8'));
     expect(Object.keys(j)).toEqual(['by', 'seed', 'train', 'val', 'test']);
     expect(j).toEqual(s);
-    const actor = await runSplit(segments, join(dir, 'c', 'split.json'), { split: { ...params.split, by: 'actor' } });
+    const actor = await runSplit({ inputs: { in: segments }, outputs: { out: join(dir, 'c', 'split.json') }, params: { split: { ...params.split, by: 'actor' } } });
     expect(actor.test.length).toBe(120);
   });
 
@@ -180,6 +180,6 @@ describe('stage', () => {
     const f = join(dir, 'nolabels.arrow');
     const w = await TensorFileWriter.open(f, { columns: [{ name: 'id', type: 'utf8' }], shape: [1] });
     await w.close();
-    await expect(runSplit(f, join(dir, 'x.json'), params)).rejects.toThrow(`${f}: missing column "actor"`);
+    await expect(runSplit({ inputs: { in: f }, outputs: { out: join(dir, 'x.json') }, params })).rejects.toThrow(`${f}: missing column "actor"`);
   });
 });

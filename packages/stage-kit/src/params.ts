@@ -15,6 +15,8 @@ export interface LoadOptions {
   argv?: string[];
   /** Directory holding params.yaml (default: the current directory, the repository root). */
   cwd?: string;
+  /** false: read params.yaml (+ overlay) even when PIPELINE_PARAMS is set (a command outside the pipeline). Default true. */
+  fromEngine?: boolean;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -63,7 +65,7 @@ function readYaml(path: string): Params {
  */
 export function loadStageParams(opts: LoadOptions = {}): Params {
   const env = opts.env ?? process.env;
-  const raw = env.PIPELINE_PARAMS;
+  const raw = opts.fromEngine === false ? undefined : env.PIPELINE_PARAMS;
   if (raw !== undefined && raw !== '') {
     let v: unknown;
     try {
