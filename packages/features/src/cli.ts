@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { UserError, loadStageParams, log, parseArgs, runCli, writeFileAtomic, type ArgSpec } from '@ser/stage-kit';
 import { computeLogMel, featureParamsFrom, featureShape, type FeatureParams } from './core.ts';
 import { encodeNpy } from './npy.ts';
-import { runFeaturesStage } from './stage.ts';
+import { runFeatures } from './stage.ts';
 
 const PROG = 'ser-features';
 
@@ -58,7 +58,7 @@ function numFlag(v: string | boolean | undefined, flag: string): number | undefi
 function baseParams(argv: string[]): { features: Record<string, unknown>; offset: number; duration: number; sampleRate: number } {
   let p: Record<string, any> = DEFAULTS;
   try {
-    p = loadStageParams({ argv, env: { ...process.env, PIPELINE_PARAMS: '' } });
+    p = loadStageParams({ argv, fromEngine: false });
   } catch (e) {
     if (!(e instanceof UserError && /params\.yaml: not found/.test(e.message))) throw e;
   }
@@ -127,23 +127,7 @@ async function mainStage(argv: string[]): Promise<void> {
     commands: COMMANDS,
     examples: [`${PROG} stage --in-dir artifacts/augment --out-dir artifacts/features`],
   });
-  const params = featureParamsFrom(loadStageParams({ argv }));
-  let last = 0;
-  const t0 = Date.now();
-  const res = await runFeaturesStage({
-    inDir: a['in-dir'] as string,
-    outDir: a['out-dir'] as string,
-    params,
-    log,
-    progress: (done, label) => {
-      const now = Date.now();
-      if (now - last >= 2000) {
-        last = now;
-        log(`${label}: ${done} rows (${((now - t0) / 1000).toFixed(0)} s)`);
-      }
-    },
-  });
-  log(`done: ${Object.entries(res.rows).map(([k, v]) => `${k} ${v}`).join(', ')} rows, shape [${res.shape.join(', ')}] at ${res.sampleRate} Hz in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  await runFeatures({ inputs: { dir: a['in-dir'] as string }, outputs: { dir: a['out-dir'] as string }, params: loadStageParams({ argv }) });
 }
 
 await runCli(async (argv) => {

@@ -1,5 +1,6 @@
 // Pure core of the features stage: typed params, log-mel per clip, StandardScaler statistics.
 import { LogMelExtractor, frameCount, type LogMelConfig } from '@ser/audio';
+import { ParamError } from '@ser/stage-kit';
 
 export type ScalerMode = 'per_element' | 'per_mel' | 'global';
 
@@ -17,23 +18,19 @@ export interface FeatureParams {
   scaler: ScalerMode;
 }
 
-/** A bad `features` param (the message names the key); marked as a user error for runCli. */
-export class FeatureParamError extends Error {
-  readonly userError = true;
-  constructor(key: string, message: string) {
-    super(`params: features.${key}: ${message}`);
-    this.name = 'FeatureParamError';
-  }
+/** A bad `features.<key>` param: stage-kit's ParamError, message `params: features.<key>: <problem>`. */
+function featureParamError(key: string, problem: string): ParamError {
+  return new ParamError(`features.${key}`, `params: features.${key}: ${problem}`);
 }
 
 const KEYS = ['n_fft', 'win_length', 'hop_length', 'n_mels', 'fmin', 'fmax', 'ref', 'amin', 'top_db', 'scaler'] as const;
 const SCALERS: ScalerMode[] = ['per_element', 'per_mel', 'global'];
 
 function num(v: unknown, key: string, opts: { integer?: boolean; min?: number; gt?: number } = {}): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new FeatureParamError(key, `must be a finite number, got ${JSON.stringify(v)}`);
-  if (opts.integer && !Number.isInteger(v)) throw new FeatureParamError(key, `must be an integer, got ${v}`);
-  if (opts.min !== undefined && v < opts.min) throw new FeatureParamError(key, `must be >= ${opts.min}, got ${v}`);
-  if (opts.gt !== undefined && !(v > opts.gt)) throw new FeatureParamError(key, `must be > ${opts.gt}, got ${v}`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw featureParamError(key, `must be a finite number, got ${JSON.stringify(v)}`);
+  if (opts.integer && !Number.isInteger(v)) throw featureParamError(key, `must be an integer, got ${v}`);
+  if (opts.min !== undefined && v < opts.min) throw featureParamError(key, `must be >= ${opts.min}, got ${v}`);
+  if (opts.gt !== undefined && !(v > opts.gt)) throw featureParamError(key, `must be > ${opts.gt}, got ${v}`);
   return v;
 }
 
@@ -45,15 +42,15 @@ function num(v: unknown, key: string, opts: { integer?: boolean; min?: number; g
 export function featureParamsFrom(params: unknown): FeatureParams {
   const root = params as Record<string, unknown> | null;
   const block = (root && typeof root === 'object' && 'features' in root ? root.features : root) as Record<string, unknown> | null;
-  if (!block || typeof block !== 'object' || Array.isArray(block)) throw new FeatureParamError('*', 'the features params block is missing or not a mapping');
+  if (!block || typeof block !== 'object' || Array.isArray(block)) throw new ParamError('features', 'params: features: the block is missing or not a mapping');
   for (const k of Object.keys(block)) {
-    if (!(KEYS as readonly string[]).includes(k)) throw new FeatureParamError(k, `unknown key (known: ${KEYS.join(', ')})`);
+    if (!(KEYS as readonly string[]).includes(k)) throw featureParamError(k, `unknown key (known: ${KEYS.join(', ')})`);
   }
-  for (const k of KEYS) if (!(k in block)) throw new FeatureParamError(k, 'missing');
+  for (const k of KEYS) if (!(k in block)) throw featureParamError(k, 'missing');
   const n_fft = num(block.n_fft, 'n_fft', { integer: true, min: 4 });
-  if ((n_fft & (n_fft - 1)) !== 0) throw new FeatureParamError('n_fft', `must be a power of two, got ${n_fft}`);
+  if ((n_fft & (n_fft - 1)) !== 0) throw featureParamError('n_fft', `must be a power of two, got ${n_fft}`);
   const win_length = num(block.win_length, 'win_length', { integer: true, min: 1 });
-  if (win_length > n_fft) throw new FeatureParamError('win_length', `must be <= n_fft (${n_fft}), got ${win_length}`);
+  if (win_length > n_fft) throw featureParamError('win_length', `must be <= n_fft (${n_fft}), got ${win_length}`);
   const hop_length = num(block.hop_length, 'hop_length', { integer: true, gt: 0 });
   const n_mels = num(block.n_mels, 'n_mels', { integer: true, gt: 0 });
   const fmin = num(block.fmin, 'fmin', { min: 0 });
@@ -61,11 +58,11 @@ export function featureParamsFrom(params: unknown): FeatureParams {
   let ref: 'max' | number;
   if (block.ref === 'max') ref = 'max';
   else if (typeof block.ref === 'number') ref = num(block.ref, 'ref', { gt: 0 });
-  else throw new FeatureParamError('ref', `must be "max" or a number > 0, got ${JSON.stringify(block.ref)}`);
+  else throw featureParamError('ref', `must be "max" or a number > 0, got ${JSON.stringify(block.ref)}`);
   const amin = num(block.amin, 'amin', { gt: 0 });
   const top_db = block.top_db === null ? null : num(block.top_db, 'top_db', { min: 0 });
   const scaler = block.scaler as ScalerMode;
-  if (!SCALERS.includes(scaler)) throw new FeatureParamError('scaler', `must be one of ${SCALERS.join(', ')}, got ${JSON.stringify(block.scaler)}`);
+  if (!SCALERS.includes(scaler)) throw featureParamError('scaler', `must be one of ${SCALERS.join(', ')}, got ${JSON.stringify(block.scaler)}`);
   return { n_fft, win_length, hop_length, n_mels, fmin, fmax, ref, amin, top_db, scaler };
 }
 
@@ -73,8 +70,8 @@ export function featureParamsFrom(params: unknown): FeatureParams {
 export function resolveFeatureParams(fp: FeatureParams, sampleRate: number): FeatureParams & { fmax: number } {
   if (!(sampleRate > 0)) throw new RangeError(`sample rate must be > 0, got ${sampleRate}`);
   const fmax = fp.fmax ?? sampleRate / 2;
-  if (fmax > sampleRate / 2) throw new FeatureParamError('fmax', `must be <= sample_rate / 2 (${sampleRate / 2} Hz), got ${fmax}`);
-  if (!(fmax > fp.fmin)) throw new FeatureParamError('fmax', `must be > fmin (${fp.fmin}), got ${fmax}`);
+  if (fmax > sampleRate / 2) throw featureParamError('fmax', `must be <= sample_rate / 2 (${sampleRate / 2} Hz), got ${fmax}`);
+  if (!(fmax > fp.fmin)) throw featureParamError('fmax', `must be > fmin (${fp.fmin}), got ${fmax}`);
   return { ...fp, fmax };
 }
 

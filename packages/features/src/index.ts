@@ -2,7 +2,6 @@
 export {
   type FeatureParams,
   type ScalerMode,
-  FeatureParamError,
   featureParamsFrom,
   resolveFeatureParams,
   logMelConfig,
@@ -12,4 +11,4 @@ export {
   ScalerAccumulator,
 } from './core.ts';
 export { encodeNpy, decodeNpy, type NpyArray } from './npy.ts';
-export { runFeaturesStage, type FeaturesStageOptions, type FeaturesStageResult } from './stage.ts';
+export { runFeatures, writeFeatures, type FeaturesStageOptions, type FeaturesStageResult } from './stage.ts';

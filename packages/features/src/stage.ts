@@ -3,7 +3,8 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LogMelExtractor } from '@ser/audio';
 import { TensorFileError, TensorFileWriter, readTensorRows, readTensorSchema, type TensorSchema } from '@ser/tensor-io';
-import { ScalerAccumulator, featureShape, featuresMetadata, logMelConfig, type FeatureParams } from './core.ts';
+import { stageLog, type StageArgs } from '@ser/stage-kit';
+import { ScalerAccumulator, featureParamsFrom, featureShape, featuresMetadata, logMelConfig, type FeatureParams } from './core.ts';
 
 export const SPLITS = ['train', 'val', 'test'] as const;
 
@@ -38,7 +39,7 @@ function inputInfo(schema: TensorSchema, file: string): { sampleRate: number; sa
  * `scale`, shape [n_mels, frames]). Outputs are written into a private temporary folder inside
  * outDir and moved into place only when all four are complete.
  */
-export async function runFeaturesStage(opts: FeaturesStageOptions): Promise<FeaturesStageResult> {
+export async function writeFeatures(opts: FeaturesStageOptions): Promise<FeaturesStageResult> {
   const { inDir, outDir, params } = opts;
   const log = opts.log ?? (() => {});
   const files = Object.fromEntries(SPLITS.map((s) => [s, join(inDir, `${s}.arrow`)])) as Record<(typeof SPLITS)[number], string>;
@@ -107,4 +108,30 @@ export async function runFeaturesStage(opts: FeaturesStageOptions): Promise<Feat
   }
   log(`scaler (${params.scaler}) fit on ${rows.train} train rows`);
   return { rows, shape, sampleRate };
+}
+
+/**
+ * The features stage: `inputs.dir` (augment: train/val/test.arrow) -> `outputs.dir` (log-mel
+ * files and scaler.arrow), params `features.*`; a progress line every 2 s at most.
+ */
+export async function runFeatures(a: StageArgs<'dir', 'dir'>): Promise<FeaturesStageResult> {
+  const log = stageLog(a);
+  const params = featureParamsFrom(a.params);
+  let last = 0;
+  const t0 = Date.now();
+  const res = await writeFeatures({
+    inDir: a.inputs.dir,
+    outDir: a.outputs.dir,
+    params,
+    log,
+    progress: (done, label) => {
+      const now = Date.now();
+      if (now - last >= 2000) {
+        last = now;
+        log(`${label}: ${done} rows (${((now - t0) / 1000).toFixed(0)} s)`);
+      }
+    },
+  });
+  log(`done: ${Object.entries(res.rows).map(([k, v]) => `${k} ${v}`).join(', ')} rows, shape [${res.shape.join(', ')}] at ${res.sampleRate} Hz in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return res;
 }

@@ -10,7 +10,7 @@ import { LogMelExtractor, decodeWav, encodeWav } from '@ser/audio';
 import { writeFileSync } from 'node:fs';
 import { decodeNpy } from '../src/npy.ts';
 import { ScalerAccumulator, featureParamsFrom, logMelConfig, type FeatureParams } from '../src/core.ts';
-import { runFeaturesStage } from '../src/stage.ts';
+import { writeFeatures } from '../src/stage.ts';
 
 const run = promisify(execFile);
 const ROOT = new URL('../../../', import.meta.url).pathname;
@@ -65,7 +65,7 @@ describe('features stage', async () => {
   const inDir = join(tmp, 'augment');
   const outDir = join(tmp, 'features');
   const inputs = await makeInputs(inDir);
-  const res = await runFeaturesStage({ inDir, outDir, params: PARAMS });
+  const res = await writeFeatures({ inDir, outDir, params: PARAMS });
   const frames = 1 + Math.floor(SAMPLES / 160);
 
   it('writes [n_mels, frames] log-mel rows equal to LogMelExtractor, labels copied', async () => {
@@ -115,7 +115,7 @@ describe('features stage', async () => {
 
   it('is deterministic: a second run writes byte-identical files, and no temp files remain', async () => {
     const out2 = join(tmp, 'features2');
-    await runFeaturesStage({ inDir, outDir: out2, params: PARAMS });
+    await writeFeatures({ inDir, outDir: out2, params: PARAMS });
     for (const f of ['train', 'val', 'test', 'scaler']) {
       expect(readFileSync(join(out2, `${f}.arrow`)).equals(readFileSync(join(outDir, `${f}.arrow`)))).toBe(true);
     }
@@ -126,12 +126,12 @@ describe('features stage', async () => {
     const bad = join(tmp, 'bad-in');
     await makeInputs(bad, { train: 2, val: 1, test: 1 }, { segment_offset: '0.5' });
     const out = join(tmp, 'bad-out');
-    await expect(runFeaturesStage({ inDir: bad, outDir: out, params: PARAMS })).rejects.toThrow(/train\.arrow: schema metadata sample_rate/);
+    await expect(writeFeatures({ inDir: bad, outDir: out, params: PARAMS })).rejects.toThrow(/train\.arrow: schema metadata sample_rate/);
     expect(existsSync(join(out, 'train.arrow'))).toBe(false);
     const sr8k = join(tmp, 'sr-in');
     await makeInputs(sr8k, { train: 1, val: 1, test: 1 }, { sample_rate: '8000' });
     const p = featureParamsFrom({ features: { ...PARAMS, fmax: 6000 } });
-    await expect(runFeaturesStage({ inDir: sr8k, outDir: out, params: p })).rejects.toThrow(/params: features\.fmax: must be <= sample_rate \/ 2/);
+    await expect(writeFeatures({ inDir: sr8k, outDir: out, params: p })).rejects.toThrow(/params: features\.fmax: must be <= sample_rate \/ 2/);
   });
 });
 

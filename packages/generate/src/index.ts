@@ -16,4 +16,4 @@ export { synthesizeClip, utteranceParams, type UtteranceParams } from './synth.t
 export { voiceFor, EMOTION_NAMES, EMOTION_PROFILES, STATEMENTS, intensityScale, type Voice, type EmotionProfile } from './profiles.ts';
 export { fllrSize, fllrChunk, listInfoChunk, bextChunk, pmxChunk, ravdessChunks } from './chunks.ts';
 export { Prng, hashKey } from './rng.ts';
-export { generateOptionsFrom, writeCorpus, type GenerateSummary } from './stage.ts';
+export { generateOptionsFrom, writeCorpus, runGenerate, type GenerateSummary } from './stage.ts';

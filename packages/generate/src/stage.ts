@@ -4,7 +4,7 @@
 
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { ParamError, getParam, nullable, num, type Params } from '@ser/stage-kit';
+import { ParamError, getParam, nullable, num, progress, stageLog, type Params, type StageArgs } from '@ser/stage-kit';
 import { CLIPS_PER_ACTOR, DEFAULT_OPTIONS, MAX_ACTORS, clipPath, clipWav, corpusClips, ravdessStem, stereoStems, type CorpusOptions } from './core.ts';
 
 /** Read and check the `generate` params (seed, actors required; clips_per_actor, stereo_files,
@@ -63,4 +63,15 @@ export async function writeCorpus(outDir: string, opts: CorpusOptions, onProgres
     throw e;
   }
   return { files: clips.length, stereo: [...stereo].sort(), bytes, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** The generate stage: the corpus of the `generate.*` params into `outputs.dir` (no inputs). */
+export async function runGenerate(a: StageArgs<never, 'dir'>): Promise<GenerateSummary> {
+  const log = stageLog(a);
+  const opts = generateOptionsFrom(a.params);
+  const out = a.outputs.dir;
+  log(`generate: seed ${opts.seed}, ${opts.actors} actors x ${opts.clipsPerActor} clips, ${opts.sampleRate} Hz -> ${out}`);
+  const s = await writeCorpus(out, opts, (d, t) => progress(d, t, 'generate'));
+  log(`generate: ${s.files} files, ${(s.bytes / 1e6).toFixed(1)} MB in ${s.seconds.toFixed(1)} s; stereo: ${s.stereo.join(', ') || 'none'}`);
+  return s;
 }

@@ -1,7 +1,7 @@
 // ser-ingest: the ingest stage (default command) and `ser-ingest download` (fetch the corpus).
 import { getParam, loadStageParams, log, nullable, parseArgs, progress, runCli, str, UserError } from '@ser/stage-kit';
 import { DownloadError, RAVDESS_SPEECH_MD5, downloadCorpus } from './download.ts';
-import { cliProgress, ingestParamsFrom, runIngest } from './stage.ts';
+import { runIngest } from './stage.ts';
 import { ZipError } from './zip.ts';
 
 const STAGE_FLAGS = {
@@ -34,19 +34,11 @@ async function stage(argv: string[]): Promise<void> {
       'ser-ingest download --url "https://zenodo.org/records/1188976/files/Audio_Speech_Actors_01-24.zip?download=1"',
     ],
   });
-  const p = ingestParamsFrom(loadStageParams({ argv }));
-  const t0 = Date.now();
-  const r = await runIngest({
-    dataDir: a['data-dir'] as string,
-    out: a.out as string,
-    report: a.report as string,
-    ...p,
-    onProgress: cliProgress('ingest'),
+  await runIngest({
+    inputs: { dataDir: a['data-dir'] as string },
+    outputs: { clips: a.out as string, report: a.report as string },
+    params: loadStageParams({ argv }),
   });
-  log(
-    `ingested ${r.ingested} of ${r.files} files (${r.skipped.length} skipped, ${r.multichannel.length} multi-channel, ${r.resampled} resampled to ${r.sample_rate} Hz) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
-  );
-  for (const s of r.skipped) log(`skipped ${s.file}: ${s.reason}`);
 }
 
 /** Download progress in MB (floor/ceil so only the very last byte reads as done), ~2 lines/s. */

@@ -11,7 +11,7 @@ export {
   type ClipInfo,
   type IngestReport,
 } from './core.ts';
-export { runIngest, findWavs, ingestParamsFrom, emptyDataDirError, type IngestOptions, type OnError } from './stage.ts';
+export { runIngest, ingestCorpus, findWavs, ingestParamsFrom, emptyDataDirError, type IngestOptions, type OnError } from './stage.ts';
 export {
   downloadCorpus,
   downloadFile,

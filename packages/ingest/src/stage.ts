@@ -2,7 +2,7 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import fg from 'fast-glob';
-import { UserError, getParam, nullable, num, progress, str, writeJsonAtomic, type Params } from '@ser/stage-kit';
+import { UserError, getParam, nullable, num, progress, stageLog, str, writeJsonAtomic, type Params, type StageArgs } from '@ser/stage-kit';
 import { TensorFileWriter } from '@ser/tensor-io';
 import { RAVDESS_SPEECH_MD5, RAVDESS_SPEECH_URL } from './download.ts';
 import {
@@ -69,11 +69,32 @@ export async function emptyDataDirError(dataDir: string, dataUrl: string): Promi
 }
 
 /**
- * Runs the stage: every WAV under dataDir becomes one row of `out` (mono float32 at sampleRate,
- * labels from the RAVDESS name); `report` gets counts and skipped files. With onError 'fail' the
- * first bad file is a UserError naming it and no output is left behind.
+ * The ingest stage: every WAV under `inputs.dataDir` becomes one row of `outputs.clips`
+ * (params `ingest.*`, `data.url`); `outputs.report` gets counts and skipped files.
  */
-export async function runIngest(o: IngestOptions): Promise<IngestReport> {
+export async function runIngest(a: StageArgs<'dataDir', 'clips' | 'report'>): Promise<IngestReport> {
+  const log = stageLog(a);
+  const t0 = Date.now();
+  const r = await ingestCorpus({
+    dataDir: a.inputs.dataDir,
+    out: a.outputs.clips,
+    report: a.outputs.report,
+    ...ingestParamsFrom(a.params),
+    onProgress: cliProgress('ingest'),
+  });
+  log(
+    `ingested ${r.ingested} of ${r.files} files (${r.skipped.length} skipped, ${r.multichannel.length} multi-channel, ${r.resampled} resampled to ${r.sample_rate} Hz) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
+  for (const s of r.skipped) log(`skipped ${s.file}: ${s.reason}`);
+  return r;
+}
+
+/**
+ * Every WAV under dataDir becomes one row of `out` (mono float32 at sampleRate, labels from the
+ * RAVDESS name); `report` gets counts and skipped files. With onError 'fail' the first bad file
+ * is a UserError naming it and no output is left behind.
+ */
+export async function ingestCorpus(o: IngestOptions): Promise<IngestReport> {
   const files = await findWavs(o.dataDir).catch(() => [] as string[]);
   if (files.length === 0) throw await emptyDataDirError(o.dataDir, o.dataUrl);
   const report = emptyReport(files.length, o.sampleRate);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTensorRows, readTensorSchema } from '@ser/tensor-io';
 import { parse as parseYaml } from 'yaml';
 import { RAVDESS_SPEECH_URL } from '../src/download.ts';
-import { emptyDataDirError, runIngest, type IngestOptions } from '../src/stage.ts';
+import { emptyDataDirError, ingestCorpus, type IngestOptions } from '../src/stage.ts';
 import { ascii, encodeSamples, fmtChunk, ravdessWav, riff, tone } from '@ser/audio/testing';
 
 const ROOT = resolve(__dirname, '../../..');
@@ -60,7 +60,7 @@ describe('ingest stage', () => {
     const o = opts('good');
     await goodCorpus(o.dataDir);
     await writeFile(join(o.dataDir, 'README.txt'), 'not a wav');
-    const report = await runIngest(o);
+    const report = await ingestCorpus(o);
     expect(report).toMatchObject({ files: 6, ingested: 6, skipped: [], sample_rate: 48000, resampled: 1 });
     expect(report.multichannel).toEqual(['Actor_01/03-01-05-02-01-02-01.wav']);
     expect(report.by_emotion).toEqual({ neutral: 1, calm: 1, happy: 1, sad: 1, angry: 1, fearful: 0, disgust: 0, surprised: 1 });
@@ -94,7 +94,7 @@ describe('ingest stage', () => {
   it('resamples every clip to ingest.sample_rate (16000)', async () => {
     const o = opts('sr16k', { sampleRate: 16000 });
     await goodCorpus(o.dataDir);
-    const report = await runIngest(o);
+    const report = await ingestCorpus(o);
     expect(report.resampled).toBe(5);
     expect((await readTensorSchema(o.out)).metadata?.sample_rate).toBe('16000');
     expect((await rows(o.out)).map((x) => x.tensor.length)).toEqual([1600, 1600, 1600, 3200, 1601, 1600]);
@@ -104,8 +104,8 @@ describe('ingest stage', () => {
     const a = opts('det-a');
     const b = opts('det-b', { dataDir: a.dataDir });
     await goodCorpus(a.dataDir);
-    await runIngest(a);
-    await runIngest(b);
+    await ingestCorpus(a);
+    await ingestCorpus(b);
     expect((await readFile(a.out)).equals(await readFile(b.out))).toBe(true);
     expect((await readFile(a.report)).equals(await readFile(b.report))).toBe(true);
   });
@@ -126,7 +126,7 @@ describe('ingest stage', () => {
       const o = opts(`fail-${rel.replace(/\W/g, '_')}`);
       await goodCorpus(o.dataDir);
       await put(o.dataDir, rel, bytes);
-      const err = await runIngest(o).then(() => null, (e: Error) => e);
+      const err = await ingestCorpus(o).then(() => null, (e: Error) => e);
       expect(err?.name).toBe('UserError');
       expect(err?.message).toContain(join(o.dataDir, rel));
       expect(err?.message).toMatch(re);
@@ -145,7 +145,7 @@ describe('ingest stage', () => {
     for (const [rel, bytes] of badFiles) await put(o.dataDir, rel, bytes);
     // the same id twice (in another folder): the second is skipped as a duplicate
     await put(o.dataDir, 'copy/03-01-01-01-01-01-01.wav', ravdessWav([tone(480, 100, 48000)]));
-    const report = await runIngest(o);
+    const report = await ingestCorpus(o);
     expect(report.files).toBe(6 + badFiles.length + 1);
     expect(report.ingested).toBe(6);
     const sorted = [...badFiles].sort((a, b) => (a[0] < b[0] ? -1 : 1));
@@ -159,16 +159,16 @@ describe('ingest stage', () => {
   it('skip mode with nothing usable is still an error', async () => {
     const o = opts('allbad', { onError: 'skip' });
     await put(o.dataDir, 'x.wav', ascii('nope'));
-    await expect(runIngest(o)).rejects.toThrow(/none of the 1 WAV files could be ingested \(first problem: x\.wav: bad RAVDESS name/);
+    await expect(ingestCorpus(o)).rejects.toThrow(/none of the 1 WAV files could be ingested \(first problem: x\.wav: bad RAVDESS name/);
     expect(existsSync(o.out)).toBe(false);
   });
 
   it('missing or empty data.dir -> says how to get the corpus', async () => {
     const o = opts('empty');
-    await expect(runIngest(o)).rejects.toThrow(/data\.dir .*empty[/\\]data does not exist: put the RAVDESS speech corpus there \(Audio_Speech_Actors_01-24\.zip from Zenodo record 1188976/);
+    await expect(ingestCorpus(o)).rejects.toThrow(/data\.dir .*empty[/\\]data does not exist: put the RAVDESS speech corpus there \(Audio_Speech_Actors_01-24\.zip from Zenodo record 1188976/);
     await mkdir(o.dataDir, { recursive: true });
-    await expect(runIngest(o)).rejects.toThrow(/is empty: .*bc696df654c87fed845eb13823edef8a/);
-    await expect(runIngest({ ...o, dataUrl: 'http://example.org/x.zip' })).rejects.toThrow(/data\.url is set: run `npx ser-ingest download`/);
+    await expect(ingestCorpus(o)).rejects.toThrow(/is empty: .*bc696df654c87fed845eb13823edef8a/);
+    await expect(ingestCorpus({ ...o, dataUrl: 'http://example.org/x.zip' })).rejects.toThrow(/data\.url is set: run `npx ser-ingest download`/);
   });
 
   // A missing data.dir is caught by the engine before the stage runs; it prints the stage's
