@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { overlaps } from '../src/graph.ts';
@@ -5,6 +8,7 @@ import { outToken, type Stage } from '../src/parse.ts';
 import { stageCmd } from '../src/staging.ts';
 import { formatLock, parseLockText, type Lock } from '../src/lock.ts';
 import { schedule } from '../src/schedule.ts';
+import { RunCache } from '../src/runcache.ts';
 
 describe('overlaps(dep, out): does reading dep read (part of) out', () => {
   it.each([
@@ -186,5 +190,24 @@ describe('schedule', () => {
     await h.finish('a');
     expect(await outcome).toBe('boom');
     expect(h.started).toEqual(['a']);
+  });
+});
+
+describe('RunCache', () => {
+  it('records outs under the run key and finds them; a missing or unreadable entry is a miss', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ser-runcache-'));
+    try {
+      const runs = new RunCache(dir);
+      const key = 'ab' + 'c'.repeat(30);
+      const outs = [{ path: 'out/a.txt', md5: 'd'.repeat(32), size: 3 }];
+      expect(runs.lookup(key)).toBeUndefined();
+      runs.record(key, outs);
+      expect(runs.entryPath(key)).toBe(path.join(dir, 'ab', `${'c'.repeat(30)}.json`));
+      expect(runs.lookup(key)).toEqual(outs);
+      fs.writeFileSync(runs.entryPath(key), '{"truncated');
+      expect(runs.lookup(key)).toBeUndefined();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
