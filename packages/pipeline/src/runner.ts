@@ -73,13 +73,14 @@ export function resolveTargets(p: Pipeline, targets: string[]): string[] {
   return out;
 }
 
-export function selectStages(p: Pipeline, g: Graph, o: ReproOptions): string[] {
-  const targets = o.targets?.length ? resolveTargets(p, o.targets) : p.stages.map((s) => s.name);
-  let sel: Set<string>;
-  if (o.singleItem) sel = new Set(targets);
-  else if (o.downstream) sel = closure(targets, g.downstream);
-  else sel = closure(targets, g.upstream);
-  return g.order.filter((n) => sel.has(n));
+/** The stages `repro` considers, in topological order: targets (all by default) plus upstream, or downstream with --downstream, or only them with --single-item. */
+export function selectStages(pipeline: Pipeline, graph: Graph, options: ReproOptions): string[] {
+  const targets = options.targets?.length ? resolveTargets(pipeline, options.targets) : pipeline.stages.map((s) => s.name);
+  let selected: Set<string>;
+  if (options.singleItem) selected = new Set(targets);
+  else if (options.downstream) selected = closure(targets, graph.downstream);
+  else selected = closure(targets, graph.upstream);
+  return graph.order.filter((name) => selected.has(name));
 }
 
 function fmtSec(ms: number): string {
@@ -98,18 +99,18 @@ interface ReproContext {
   log: (line: string) => void;
 }
 
-export async function repro(p: Pipeline, o: ReproOptions = {}): Promise<ReproResult> {
+export async function repro(pipeline: Pipeline, options: ReproOptions = {}): Promise<ReproResult> {
   const startedAt = Date.now();
-  const log = o.log ?? ((l: string) => process.stdout.write(l + '\n'));
-  const graph = buildGraph(p);
-  const selected = selectStages(p, graph, o);
-  const hasher = new Hasher(p.root, workDirs(p.root).state);
-  log(`repro${o.dry ? ' --dry' : ''} (${o.profileLabel ?? `profile ${p.profile}`}): ${selected.length} stage(s) selected, lock ${p.lockFile}`);
-  if (o.dry) return dryRun(p, graph, selected, !!o.force, hasher, log, startedAt);
+  const log = options.log ?? ((l: string) => process.stdout.write(l + '\n'));
+  const graph = buildGraph(pipeline);
+  const selected = selectStages(pipeline, graph, options);
+  const hasher = new Hasher(pipeline.root, workDirs(pipeline.root).state);
+  log(`repro${options.dry ? ' --dry' : ''} (${options.profileLabel ?? `profile ${pipeline.profile}`}): ${selected.length} stage(s) selected, lock ${pipeline.lockFile}`);
+  if (options.dry) return dryRun(pipeline, graph, selected, !!options.force, hasher, log, startedAt);
 
-  const release = await acquireRunLock(p.root, !!o.wait, (pid) => log(`waiting for repro pid ${pid} to finish (.pipeline/repro.lock)...`));
+  const release = await acquireRunLock(pipeline.root, !!options.wait, (pid) => log(`waiting for repro pid ${pid} to finish (.pipeline/repro.lock)...`));
   try {
-    return await runSelected(p, graph, selected, o, hasher, log, startedAt);
+    return await runSelected(pipeline, graph, selected, options, hasher, log, startedAt);
   } finally {
     hasher.save();
     release();
@@ -117,8 +118,8 @@ export async function repro(p: Pipeline, o: ReproOptions = {}): Promise<ReproRes
 }
 
 /** `repro --dry`: what would run and why (the status view, upstream staleness included); runs nothing. */
-function dryRun(p: Pipeline, graph: Graph, selected: string[], force: boolean, hasher: Hasher, log: (l: string) => void, startedAt: number): ReproResult {
-  const status = computeStatus(p, graph, readLock(p.root, p.lockFile), hasher);
+function dryRun(pipeline: Pipeline, graph: Graph, selected: string[], force: boolean, hasher: Hasher, log: (l: string) => void, startedAt: number): ReproResult {
+  const status = computeStatus(pipeline, graph, readLock(pipeline.root, pipeline.lockFile), hasher);
   const outcomes = new Map<string, Outcome>();
   for (const name of selected) {
     const { stale, reasons } = status.get(name)!;
@@ -132,21 +133,21 @@ function dryRun(p: Pipeline, graph: Graph, selected: string[], force: boolean, h
   return { outcomes, mismatched: [], ok: true, seconds: (Date.now() - startedAt) / 1000 };
 }
 
-async function runSelected(p: Pipeline, graph: Graph, selected: string[], o: ReproOptions, hasher: Hasher, log: (l: string) => void, startedAt: number): Promise<ReproResult> {
-  const dirs = workDirs(p.root);
-  const lock = readLock(p.root, p.lockFile);
+async function runSelected(pipeline: Pipeline, graph: Graph, selected: string[], options: ReproOptions, hasher: Hasher, log: (l: string) => void, startedAt: number): Promise<ReproResult> {
+  const dirs = workDirs(pipeline.root);
+  const lock = readLock(pipeline.root, pipeline.lockFile);
   const lockBefore: Lock = structuredClone(lock);
   cleanStaging(dirs.staging);
-  checkSourceDeps(p, selected, hasher);
+  checkSourceDeps(pipeline, selected, hasher);
 
-  const ctx: ReproContext = { pipeline: p, lock, hasher, cache: new Cache(dirs.cache), runCache: new RunCache(dirs.runs), dirs, log };
+  const ctx: ReproContext = { pipeline, lock, hasher, cache: new Cache(dirs.cache), runCache: new RunCache(dirs.runs), dirs, log };
   const outcomes = new Map<string, Outcome>();
   await schedule({
     order: selected,
     upstreamOf: (name) => graph.upstream.get(name) ?? [],
-    jobs: o.jobs ?? 1,
+    jobs: options.jobs ?? 1,
     runStage: async (name) => {
-      const outcome = await reproStage(ctx, name, !!o.force);
+      const outcome = await reproStage(ctx, name, !!options.force);
       outcomes.set(name, outcome);
       return outcome !== 'failed';
     },
@@ -154,28 +155,28 @@ async function runSelected(p: Pipeline, graph: Graph, selected: string[], o: Rep
   for (const name of selected) if (!outcomes.has(name)) outcomes.set(name, 'skipped');
 
   const seconds = (Date.now() - startedAt) / 1000;
-  log(summaryLine(p.profile, outcomes, seconds));
+  log(summaryLine(pipeline.profile, outcomes, seconds));
   if (process.env.PIPELINE_STATS) log(`stats: hashed ${hasher.filesHashed} file(s), ${hasher.bytesHashed} bytes`);
   let mismatched: string[] = [];
-  if (o.check) {
-    const except = new Set(o.checkExcept?.length ? resolveTargets(p, o.checkExcept) : []);
+  if (options.check) {
+    const except = new Set(options.checkExcept?.length ? resolveTargets(pipeline, options.checkExcept) : []);
     const checked = selected.filter((name) => !except.has(name));
     mismatched = changedLockEntries(checked, lockBefore, lock);
-    for (const name of mismatched) log(`check: stage '${name}': ${p.lockFile} entry before the run differs from what the run produced${diffSummary(lockBefore[name], lock[name])}`);
-    if (!mismatched.length) log(`check: ${p.lockFile} matches what this run produced for all ${checked.length} checked stage(s)`);
+    for (const name of mismatched) log(`check: stage '${name}': ${pipeline.lockFile} entry before the run differs from what the run produced${diffSummary(lockBefore[name], lock[name])}`);
+    if (!mismatched.length) log(`check: ${pipeline.lockFile} matches what this run produced for all ${checked.length} checked stage(s)`);
   }
   return { outcomes, mismatched, ok: countOutcomes(outcomes, 'failed') === 0 && mismatched.length === 0, seconds };
 }
 
 /** A dep no stage produces (a source: corpus, code) must exist before anything runs. */
-function checkSourceDeps(p: Pipeline, selected: string[], hasher: Hasher): void {
+function checkSourceDeps(pipeline: Pipeline, selected: string[], hasher: Hasher): void {
   for (const name of selected) {
-    const s = p.byName.get(name)!;
-    for (const d of s.deps) {
-      if (producerOf(p, d) || hasher.hashPath(d) !== undefined) continue;
-      const from = s.depTemplates[d] ? ` (${s.depTemplates[d]}: check that value)` : '';
-      const hint = s.hint ? `: ${s.hint}` : '';
-      throw new PipelineError(located(p.file, s.line, s.name, `dep '${d}'${from} does not exist and no stage produces it${hint}`));
+    const stage = pipeline.byName.get(name)!;
+    for (const dep of stage.deps) {
+      if (producerOf(pipeline, dep) || hasher.hashPath(dep) !== undefined) continue;
+      const from = stage.depTemplates[dep] ? ` (${stage.depTemplates[dep]}: check that value)` : '';
+      const hint = stage.hint ? `: ${stage.hint}` : '';
+      throw new PipelineError(located(pipeline.file, stage.line, stage.name, `dep '${dep}'${from} does not exist and no stage produces it${hint}`));
     }
   }
 }
@@ -255,17 +256,17 @@ interface StagedRun {
 /** Run the stage's command with its out tokens pointing into a fresh staging folder. */
 async function runInStaging(ctx: ReproContext, state: StageState, runKey: string): Promise<StagedRun> {
   const { stage } = state;
-  const p = ctx.pipeline;
+  const { pipeline } = ctx;
   const stagingRel = stagingDirOf(stage.name);
-  const stagingAbs = path.resolve(p.root, stagingRel);
+  const stagingAbs = path.resolve(pipeline.root, stagingRel);
   fs.rmSync(stagingAbs, { recursive: true, force: true });
   const { cmd, tokens } = stageCmd(stage, stagingRel);
   for (const token of tokens) fs.mkdirSync(path.dirname(path.join(stagingAbs, token)), { recursive: true });
   const scratch = path.join(ctx.dirs.scratch, stage.name, runKey.slice(0, 16));
   removeEmptyScratch(path.dirname(scratch));
   fs.mkdirSync(scratch, { recursive: true });
-  const profile = p.profile === DEFAULT_PROFILE ? '' : p.profile;
-  const exitCode = await runShell({ root: p.root, stage: stage.name, profile, cmd, scratch, params: nestedSubset(state.params) });
+  const profile = pipeline.profile === DEFAULT_PROFILE ? '' : pipeline.profile;
+  const exitCode = await runShell({ root: pipeline.root, stage: stage.name, profile, cmd, scratch, params: nestedSubset(state.params) });
   return { exitCode, stagingAbs, scratch };
 }
 
