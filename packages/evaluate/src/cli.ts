@@ -1,6 +1,6 @@
 // ser-evaluate --features <dir> --model <train/model dir> --out-dir <dir>
 import { loadStageParams, parseArgs, runCli } from '@ser/stage-kit';
-import { runEvaluateStage } from './stage.ts';
+import { runEvaluate } from './stage.ts';
 
 await runCli(async (argv) => {
   const args = parseArgs(
@@ -16,10 +16,9 @@ await runCli(async (argv) => {
       examples: ['ser-evaluate --features artifacts/demo/features --model artifacts/demo/train/model --out-dir artifacts/demo/evaluate --profile demo'],
     },
   );
-  await runEvaluateStage({
-    features: String(args['features']),
-    model: String(args['model']),
-    outDir: String(args['out-dir']),
+  await runEvaluate({
+    inputs: { features: String(args['features']), model: String(args['model']) },
+    outputs: { dir: String(args['out-dir']) },
     params: loadStageParams(),
   });
 });

@@ -1,20 +1,20 @@
 // The evaluate stage's edge: load the trained model and test.arrow, predict, write the metrics
 // and plot files. The arithmetic lives in core.ts.
 import { existsSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EMOTIONS, countParams, loadModel, selectBackend, tf } from '@ser/model';
+import { EMOTIONS, countParams, inferBatches, loadModel, selectBackendParam, tf } from '@ser/model';
 import { readTensorFile } from '@ser/tensor-io';
-import { UserError, getParam, log, num, str, type Params } from '@ser/stage-kit';
+import { UserError, getParam, num, stageLog, str, writeFileAtomic, writeJsonAtomic, type StageArgs } from '@ser/stage-kit';
 import { readModelJson, renderModelCard, type CardInputs } from './card.ts';
 import { accuracyBy, confusionMatrix, formatConfusion, intensityName, metricsFromConfusion, type Tally } from './core.ts';
 
-export interface EvaluateStageArgs {
-  features: string; // dir with test.arrow
-  model: string; // train/model dir
-  outDir: string; // writes metrics.json, confusion.json, per_emotion.json, MODEL_CARD.md
-  params: Params;
-  batchSize?: number; // inference batch (memory only; results do not depend on it)
+/**
+ * inputs: `features` (dir with test.arrow), `model` (train/model dir); outputs: `dir` (writes
+ * metrics.json, confusion.json, per_emotion.json, MODEL_CARD.md).
+ */
+export interface EvaluateStageArgs extends StageArgs<'features' | 'model', 'dir'> {
+  /** Inference batch, rows (memory only; results do not depend on it). Default 32. */
+  batchSize?: number;
 }
 
 /** Runs the model in inference mode (training=false) over `data` rows: argmax and the mean
@@ -25,11 +25,9 @@ export async function predictAll(model: tf.LayersModel, data: Float32Array, coun
   if (data.length !== count * size) throw new UserError(`test features have ${data.length / Math.max(1, count)} values per row, the model expects [${shape}]`);
   const pred = new Int32Array(count);
   let lossSum = 0;
-  for (let s = 0; s < count; s += batchSize) {
-    const e = Math.min(count, s + batchSize);
-    const out = tf.tidy(() => model.apply(tf.tensor(data.subarray(s * size, e * size), [e - s, ...shape]), { training: false }) as tf.Tensor);
+  const batch = (s: number, e: number) => tf.tensor(data.subarray(s * size, e * size), [e - s, ...shape]);
+  await inferBatches(model, count, batchSize, batch, async (out, s, e) => {
     const probs = (await out.data()) as Float32Array; // asynchronous: webgpu in Node has no dataSync
-    out.dispose();
     const C = probs.length / (e - s);
     for (let i = 0; i < e - s; i++) {
       let best = 0;
@@ -37,21 +35,25 @@ export async function predictAll(model: tf.LayersModel, data: Float32Array, coun
       pred[s + i] = best;
       lossSum -= Math.log(Math.max(probs[i * C + y[s + i]!]!, 1e-7));
     }
-  }
+  });
   return { pred, loss: count > 0 ? lossSum / count : NaN };
 }
 
-export async function runEvaluateStage(a: EvaluateStageArgs) {
+/** The evaluate stage: the trained model on test.arrow -> metrics, plots and the model card (params train.backend, seed). */
+export async function runEvaluate(a: EvaluateStageArgs) {
+  const log = stageLog(a);
+  const { features, model: modelDir } = a.inputs;
+  const { dir: outDir } = a.outputs;
   const backendName = getParam(a.params, 'train.backend', str());
   const seed = getParam(a.params, 'seed', num({ integer: true }));
-  const sel = await selectBackendOrExplain(backendName);
+  const sel = (await selectBackendParam(backendName, 'train.backend', log)).name;
 
-  const testFile = join(a.features, 'test.arrow');
+  const testFile = join(features, 'test.arrow');
   if (!existsSync(testFile)) throw new UserError(`${testFile}: missing (run the features stage first)`);
-  if (!existsSync(join(a.model, 'model.json'))) throw new UserError(`${a.model}: no model.json (run the train stage first)`);
+  if (!existsSync(join(modelDir, 'model.json'))) throw new UserError(`${modelDir}: no model.json (run the train stage first)`);
   // The model card's inputs, read before any work so that a model dir without them fails first.
-  const provenance = (await readModelJson(a.model, 'provenance.json')) as unknown as CardInputs['provenance'];
-  const preprocess = (await readModelJson(a.model, 'preprocess.json')) as unknown as CardInputs['preprocess'];
+  const provenance = (await readModelJson(modelDir, 'provenance.json')) as unknown as CardInputs['provenance'];
+  const preprocess = (await readModelJson(modelDir, 'preprocess.json')) as unknown as CardInputs['preprocess'];
   let test;
   try {
     test = await readTensorFile(testFile, { columns: ['emotion', 'intensity', 'gender'] });
@@ -61,9 +63,9 @@ export async function runEvaluateStage(a: EvaluateStageArgs) {
   if (test.count === 0) throw new UserError(`${testFile}: no rows`);
   let model;
   try {
-    model = await loadModel(a.model);
+    model = await loadModel(modelDir);
   } catch (e) {
-    throw new UserError(`${a.model}: ${(e as Error).message}`);
+    throw new UserError(`${modelDir}: ${(e as Error).message}`);
   }
   const yTrue = Int32Array.from(test.labels['emotion']!, Number);
   const { pred, loss } = await predictAll(model, test.data, test.count, yTrue, a.batchSize ?? 32);
@@ -97,19 +99,16 @@ export async function runEvaluateStage(a: EvaluateStageArgs) {
     backend: sel,
     seed,
   };
-  await mkdir(a.outDir, { recursive: true });
-  await writeJson(join(a.outDir, 'confusion.json'), { labels: [...EMOTIONS], matrix: m.confusion, axes: 'rows: true emotion, columns: predicted' });
-  await writeJson(join(a.outDir, 'per_emotion.json'), perEmotion);
+  await writeJsonAtomic(join(outDir, 'confusion.json'), { labels: [...EMOTIONS], matrix: m.confusion, axes: 'rows: true emotion, columns: predicted' });
+  await writeJsonAtomic(join(outDir, 'per_emotion.json'), perEmotion);
   const card = renderModelCard({
     provenance,
     preprocess,
     paramCount: countParams(model),
     test: { accuracy: m.accuracy, correct: m.correct, total: m.total, macroF1: m.macro.f1, perEmotion },
   });
-  const cardTmp = join(a.outDir, `MODEL_CARD.md.tmp-${process.pid}`);
-  await writeFile(cardTmp, card);
-  await rename(cardTmp, join(a.outDir, 'MODEL_CARD.md'));
-  await writeJson(join(a.outDir, 'metrics.json'), metrics); // last: its presence means the stage finished
+  await writeFileAtomic(join(outDir, 'MODEL_CARD.md'), card);
+  await writeJsonAtomic(join(outDir, 'metrics.json'), metrics); // last: its presence means the stage finished
   log(
     `evaluate: test accuracy ${(m.accuracy! * 100).toFixed(2)}% (${m.correct}/${m.total}), macro F1 ${m.macro.f1.toFixed(4)}, ` +
       `chance 12.50%; backend ${sel}`,
@@ -118,18 +117,4 @@ export async function runEvaluateStage(a: EvaluateStageArgs) {
   log('confusion (rows: true emotion, columns: predicted):');
   for (const l of formatConfusion(m.confusion, EMOTIONS)) log(`  ${l}`);
   return metrics;
-}
-
-async function selectBackendOrExplain(name: string): Promise<string> {
-  try {
-    return (await selectBackend(name as Parameters<typeof selectBackend>[0], log)).name;
-  } catch (e) {
-    throw new UserError(`train.backend: ${(e as Error).message}`);
-  }
-}
-
-async function writeJson(path: string, v: unknown): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, `${JSON.stringify(v, null, 2)}\n`);
-  await rename(tmp, path);
 }

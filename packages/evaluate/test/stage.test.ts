@@ -1,4 +1,4 @@
-// runEvaluateStage on a tiny saved model and a generated test.arrow: the written metrics agree
+// runEvaluate on a tiny saved model and a generated test.arrow: the written metrics agree
 // with the model's own predictions, and the files have the documented fields.
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EMOTIONS, buildModel, saveModel, tf } from '@ser/model';
 import { TensorFileWriter } from '@ser/tensor-io';
 import { provenanceFor } from '@ser/train';
-import { runEvaluateStage } from '../src/stage.ts';
+import { runEvaluate } from '../src/stage.ts';
 
 const M = 8;
 const T = 16;
@@ -49,14 +49,14 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('runEvaluateStage', () => {
+describe('runEvaluate', () => {
   it('writes metrics.json, confusion.json and per_emotion.json consistent with the model', async () => {
     const out = join(dir, 'evaluate');
     process.env['PIPELINE_PARAMS'] = '{"seed":42,"train":{"backend":"cpu"}}';
     const printed: string[] = [];
     const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (printed.push(String(chunk)), true));
     try {
-      await runEvaluateStage({ features: join(dir, 'features'), model: join(dir, 'model'), outDir: out, params: { seed: 42, train: { backend: 'cpu' } }, batchSize: 7 });
+      await runEvaluate({ inputs: { features: join(dir, 'features'), model: join(dir, 'model') }, outputs: { dir: out }, params: { seed: 42, train: { backend: 'cpu' } }, batchSize: 7 });
     } finally {
       write.mockRestore();
       delete process.env['PIPELINE_PARAMS'];
@@ -106,7 +106,7 @@ describe('runEvaluateStage', () => {
     const run = async (out: string) => {
       const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
       try {
-        await runEvaluateStage({ features: join(dir, 'features'), model: join(dir, 'model'), outDir: out, params: { seed: 42, train: { backend: 'cpu' } } });
+        await runEvaluate({ inputs: { features: join(dir, 'features'), model: join(dir, 'model') }, outputs: { dir: out }, params: { seed: 42, train: { backend: 'cpu' } } });
       } finally {
         write.mockRestore();
       }
@@ -135,14 +135,14 @@ describe('runEvaluateStage', () => {
     await save(await loadModel(join(dir, 'model')), bare);
     const out = join(dir, 'e3');
     await expect(
-      runEvaluateStage({ features: join(dir, 'features'), model: bare, outDir: out, params: { seed: 1, train: { backend: 'cpu' } } }),
+      runEvaluate({ inputs: { features: join(dir, 'features'), model: bare }, outputs: { dir: out }, params: { seed: 1, train: { backend: 'cpu' } } }),
     ).rejects.toThrow(/bare-model\/provenance\.json: cannot read \(ENOENT\); the train stage writes it, re-run it/);
     expect(existsSync(out)).toBe(false);
   });
 
   it('names a missing test file', async () => {
     await expect(
-      runEvaluateStage({ features: join(dir, 'nope'), model: join(dir, 'model'), outDir: join(dir, 'e2'), params: { seed: 1, train: { backend: 'cpu' } } }),
+      runEvaluate({ inputs: { features: join(dir, 'nope'), model: join(dir, 'model') }, outputs: { dir: join(dir, 'e2') }, params: { seed: 1, train: { backend: 'cpu' } } }),
     ).rejects.toThrow(/nope\/test\.arrow: missing/);
     expect(existsSync(join(dir, 'e2'))).toBe(false);
   });

@@ -4,10 +4,11 @@
 // energy and brightness; sad and calm lower them, slow down and add breathiness; fearful adds
 // tremor and jitter. Actor variation is deliberately comparable to the emotion differences.
 
+import { EMOTIONS } from '@ser/stage-kit';
 import { Prng } from './rng.ts';
 
-/** RAVDESS emotion codes 1..8. */
-export const EMOTION_NAMES = ['neutral', 'calm', 'happy', 'sad', 'angry', 'fearful', 'disgust', 'surprised'] as const;
+/** RAVDESS emotion codes 1..8 (index = code - 1): stage-kit's EMOTIONS, the one list. */
+export const EMOTION_NAMES = EMOTIONS;
 
 /** A speaker's voice, fixed per actor. Units in the field comments. */
 export interface Voice {

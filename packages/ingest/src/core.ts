@@ -1,10 +1,11 @@
 // Pure core of the ingest stage: RAVDESS file names -> labels, WAV bytes -> mono audio at the
 // target rate, and the report. No file system access here (see stage.ts).
 import { decodeWav, resample } from '@ser/audio';
+import { EMOTIONS } from '@ser/stage-kit';
 import type { TensorSchema } from '@ser/tensor-io';
 
-/** Emotion names by label (0-7 = RAVDESS emotion code - 1). */
-export const EMOTIONS = ['neutral', 'calm', 'happy', 'sad', 'angry', 'fearful', 'disgust', 'surprised'] as const;
+/** Emotion names by label (0-7 = RAVDESS emotion code - 1): stage-kit's, the one list. */
+export { EMOTIONS };
 
 /** The label columns of ingest/clips.arrow (docs/ARCHITECTURE.md). */
 export interface ClipLabels {

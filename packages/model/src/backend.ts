@@ -3,6 +3,7 @@
 // others did not. An explicit name that cannot load is an error, never a silent fallback.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { UserError } from '@ser/stage-kit';
 import { tf } from './tf.ts';
 import { installWasmKernels } from './wasm-kernels.ts';
 import { describeAdapter, isSoftwareAdapter, probeAdapter, requestAdapterFacts } from './webgpu-adapter.ts';
@@ -116,4 +117,16 @@ export async function selectBackend(name: BackendName, log: (msg: string) => voi
     }
   }
   throw new BackendError(`no backend could load: ${tried.map((t) => `${t.name}: ${t.reason}`).join('; ')}`);
+}
+
+/**
+ * selectBackend for a stage: the backend named by param `key` (e.g. `train.backend`); one that
+ * cannot load is a UserError naming the key, so the stage fails with one line.
+ */
+export async function selectBackendParam(name: string, key: string, log: (msg: string) => void = () => {}): Promise<BackendChoice> {
+  try {
+    return await selectBackend(name as BackendName, log);
+  } catch (e) {
+    throw new UserError(`${key}: ${(e as Error).message}`);
+  }
 }

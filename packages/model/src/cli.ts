@@ -1,8 +1,8 @@
 // ser-model --out-dir <dir>: the seeded, untrained model of the current params.
 // ser-model backends [--json]: which tfjs backends load here, the WebGPU adapter, matmul GFLOP/s.
-import { loadStageParams, log, parseArgs, runCli, UserError } from '@ser/stage-kit';
+import { loadStageParams, parseArgs, runCli, UserError } from '@ser/stage-kit';
 import { formatBackends, reportBackends } from './backends-report.ts';
-import { runModelStage } from './stage.ts';
+import { runModel } from './stage.ts';
 
 const COMMANDS = {
   'ser-model': 'the model stage: writes the seeded, untrained model of the params',
@@ -32,5 +32,5 @@ await runCli(async (argv) => {
     summary: 'Writes the seeded, untrained model that the params describe (params model.*, seed, and the feature shape).',
     examples: ['ser-model --out-dir artifacts/demo/model --profile demo'],
   });
-  await runModelStage(loadStageParams({ argv }), args['out-dir'] as string, log);
+  await runModel({ inputs: {}, outputs: { dir: args['out-dir'] as string }, params: loadStageParams({ argv }) });
 });

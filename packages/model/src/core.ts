@@ -1,5 +1,6 @@
 // The paper network (Fig. 3) built from params: CNN branch, Transformer branch, cross-attention.
 // Input: raw (unscaled) log-mel [B, nMels, frames]; output: softmax probabilities [B, 8].
+import { EMOTIONS } from '@ser/stage-kit';
 import { tf } from './tf.ts';
 import {
   BatchNorm,
@@ -38,7 +39,8 @@ export interface InputShape {
   frames: number;
 }
 
-export const N_CLASSES = 8;
+/** One output per emotion label. */
+export const N_CLASSES = EMOTIONS.length;
 
 /** Frames of a centred STFT (librosa): 1 + floor(samples / hop), samples = round(duration * sr). */
 export function inputFrames(durationS: number, sampleRate: number, hopLength: number): number {

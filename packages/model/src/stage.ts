@@ -1,7 +1,8 @@
-// The `model` stage edge: params -> seeded untrained model + summary.json in --out-dir.
+// The `model` stage (only this file and cli.ts): params -> seeded untrained model + summary.json
+// in outputs.dir. The rest of the package is the model library train, evaluate and predict use.
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
-import { arr, getParam, num, str, type Params, writeJsonAtomic, ParamError } from '@ser/stage-kit';
+import { arr, getParam, num, str, stageLog, type Params, type StageArgs, writeJsonAtomic, ParamError } from '@ser/stage-kit';
 import { tf } from './tf.ts';
 import { buildModel, countParams, inputFrames, layerSummary, type InputShape, type ModelConfig } from './core.ts';
 import { saveModel } from './io.ts';
@@ -64,10 +65,14 @@ export interface ModelSummary {
 }
 
 /**
- * Builds the seeded model from params and writes outDir/{model.json, weights.bin, summary.json}.
- * Written into a sibling temp dir first and renamed, so a failure leaves no half-written outDir.
+ * The model stage (no inputs): builds the seeded model from params and writes
+ * `outputs.dir`/{model.json, weights.bin, summary.json}. Written into a sibling temp dir first and
+ * renamed, so a failure leaves no half-written folder.
  */
-export async function runModelStage(p: Params, outDir: string, log: (m: string) => void): Promise<ModelSummary> {
+export async function runModel(a: StageArgs<never, 'dir'>): Promise<ModelSummary> {
+  const { params: p } = a;
+  const { dir: outDir } = a.outputs;
+  const log = stageLog(a);
   const cfg = modelConfigFrom(p);
   const input = inputShapeFrom(p);
   const seed = getParam(p, 'seed', num({ integer: true, min: 0 }));

@@ -7,16 +7,3 @@ import * as tf from '@tensorflow/tfjs';
 tf.env().set('PROD', true);
 
 export { tf };
-
-/** Emotion names; index = RAVDESS emotion code - 1 (the `emotion` label column). */
-export const EMOTIONS = [
-  'neutral',
-  'calm',
-  'happy',
-  'sad',
-  'angry',
-  'fearful',
-  'disgust',
-  'surprised',
-] as const;
-export type Emotion = (typeof EMOTIONS)[number];

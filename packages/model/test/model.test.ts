@@ -15,7 +15,7 @@ import {
   setDropoutStep,
   setScaler,
   modelConfigFrom,
-  runModelStage,
+  runModel,
   Conv2D,
   MultiHeadSelfAttention,
   type ModelConfig,
@@ -153,8 +153,8 @@ describe('model stage', () => {
     expect(inputFrames(0.6, 16000, 256)).toBe(38);
   });
   it('writes model.json, weights.bin, summary.json; same params -> same bytes', async () => {
-    const s = await runModelStage(params, join(dir, 'stage1'), () => {});
-    await runModelStage(params, join(dir, 'stage2'), () => {});
+    const s = await runModel({ inputs: {}, outputs: { dir: join(dir, 'stage1') }, params: params, log: () => {} });
+    await runModel({ inputs: {}, outputs: { dir: join(dir, 'stage2') }, params: params, log: () => {} });
     expect(s.input).toEqual({ nMels: 16, frames: 38 });
     expect(readdirSync(join(dir, 'stage1')).sort()).toEqual(['model.json', 'summary.json', 'weights.bin']);
     for (const f of ['model.json', 'summary.json', 'weights.bin']) {
@@ -171,7 +171,7 @@ describe('model stage', () => {
     expect(() => modelConfigFrom({ model: { ...tiny, positional_encoding: 'rope' } })).toThrow(/model\.positional_encoding/);
     expect(() => modelConfigFrom({ model: { ...tiny, channels: [] } })).toThrow(/model\.channels/);
     const big = { ...params, model: { ...tiny, pool: { kind: 'max', size: [4, 4] } } };
-    await expect(runModelStage(big, join(dir, 'bad'), () => {})).rejects.toThrow(/model\.pool\.size/);
+    await expect(runModel({ inputs: {}, outputs: { dir: join(dir, 'bad') }, params: big, log: () => {} })).rejects.toThrow(/model\.pool\.size/);
     expect(readdirSync(dir).some((f) => f.includes('bad'))).toBe(false);
   });
   it('CLI: one clear error line and exit 1 on a bad param', () => {

@@ -1,5 +1,5 @@
 // Pure core of the split stage: per-emotion stratified or speaker-independent membership.
-import { createRng } from '@ser/stage-kit';
+import { createRng, EMOTIONS } from '@ser/stage-kit';
 
 /** The labels a split needs, one per clip. */
 export interface ClipLabels {
@@ -26,7 +26,8 @@ export interface SplitResult {
 
 export type SplitName = 'train' | 'val' | 'test';
 export const SPLITS: readonly SplitName[] = ['train', 'val', 'test'];
-export const EMOTION_NAMES = ['neutral', 'calm', 'happy', 'sad', 'angry', 'fearful', 'disgust', 'surprised'] as const;
+/** Emotion names by label: stage-kit's EMOTIONS, the one list. */
+export const EMOTION_NAMES = EMOTIONS;
 
 /** Thrown for inputs the user controls (params, data); the stage turns it into a UserError. */
 export class SplitError extends Error {

@@ -1,6 +1,6 @@
 // ser-train --features <dir> --init <model dir> --out-dir <dir>
-import { loadStageParams, parseArgs, runCli } from '@ser/stage-kit';
-import { runTrainStage } from './stage.ts';
+import { loadStageParams, parseArgs, runCli, stageScratch } from '@ser/stage-kit';
+import { runTrain } from './stage.ts';
 
 await runCli(async (argv) => {
   const args = parseArgs(
@@ -19,11 +19,11 @@ await runCli(async (argv) => {
       ],
     },
   );
-  await runTrainStage({
-    features: String(args['features']),
-    init: String(args['init']),
-    outDir: String(args['out-dir']),
+  const scratch = args['scratch'] ? String(args['scratch']) : stageScratch();
+  await runTrain({
+    inputs: { features: String(args['features']), init: String(args['init']) },
+    outputs: { dir: String(args['out-dir']) },
     params: loadStageParams(),
-    ...(args['scratch'] ? { scratch: String(args['scratch']) } : {}),
+    ...(scratch ? { scratch } : {}),
   });
 });

@@ -2,7 +2,7 @@
 // state. Optimizers and schedules are in optim.ts, input masking in spec-augment.ts. No file
 // system access here: the stage (stage.ts) loads data, writes checkpoints and outputs through
 // the callbacks below.
-import { batchGrads, setDropoutStep, tf } from '@ser/model';
+import { batchGrads, inferBatches, setDropoutStep, tf } from '@ser/model';
 // Types only from tfjs itself (erased at runtime): the one runtime instance is @ser/model's `tf`.
 import type { LayersModel, Scalar, Tensor, Variable } from '@tensorflow/tfjs';
 import { clipByGlobalNorm, learningRate, Optimizer, type OptimizerConfig, type ScheduleConfig } from './optim.ts';
@@ -13,7 +13,12 @@ export * from './spec-augment.ts';
 
 // ---------------------------------------------------------------- RNG (per epoch, stateless)
 
-/** mulberry32: 32-bit state, fast, good enough for shuffles and dropout masks. Returns [0, 1). */
+/**
+ * mulberry32: 32-bit state, fast, good enough for shuffles and dropout masks. Returns [0, 1).
+ * Kept beside stage-kit's createRng (sfc32) on purpose: the batch order, SpecAugment masks and
+ * tfjs's Math.random of every trained model and checkpoint are defined by this stream, so
+ * replacing it would change every training result.
+ */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -140,23 +145,26 @@ export async function evaluateSplit(model: LayersModel, ds: Dataset, batchSize: 
   let correct = 0;
   let probsAll: Float32Array | null = null;
   let C = 0;
-  for (let s = 0; s < ds.count; s += batchSize) {
-    const e = Math.min(ds.count, s + batchSize);
-    const { x, y } = gatherBatch(ds, idx, s, e, shape);
-    const [lossT, probsT] = tf.tidy(() => {
-      const p = model.apply(x, { training: false }) as Tensor;
-      return [crossEntropy(p, y, p.shape[1]!), p] as const;
-    });
-    x.dispose();
-    // Asynchronous reads: webgpu in Node has no dataSync.
-    const [lossV, probs] = [(await lossT.data())[0]!, (await probsT.data()) as Float32Array];
-    tf.dispose([lossT, probsT]);
-    C = probs.length / (e - s);
-    if (!probsAll) probsAll = new Float32Array(ds.count * C);
-    probsAll.set(probs, s * C);
-    lossSum += lossV * (e - s);
-    for (let i = 0; i < e - s; i++) if (argmax(probs, i * C, C) === y[i]) correct++;
-  }
+  let y: Int32Array = new Int32Array(0); // the labels of the batch `input` built last
+  const input = (s: number, e: number) => {
+    const b = gatherBatch(ds, idx, s, e, shape);
+    y = b.y;
+    return b.x;
+  };
+  await inferBatches(model, ds.count, batchSize, input, async (p, s, e) => {
+    const lossT = crossEntropy(p, y, p.shape[1]!);
+    try {
+      // Asynchronous reads: webgpu in Node has no dataSync.
+      const [lossV, probs] = [(await lossT.data())[0]!, (await p.data()) as Float32Array];
+      C = probs.length / (e - s);
+      if (!probsAll) probsAll = new Float32Array(ds.count * C);
+      probsAll.set(probs, s * C);
+      lossSum += lossV * (e - s);
+      for (let i = 0; i < e - s; i++) if (argmax(probs, i * C, C) === y[i]) correct++;
+    } finally {
+      lossT.dispose();
+    }
+  });
   return { probs: probsAll ?? new Float32Array(0), loss: lossSum / Math.max(1, ds.count), acc: correct / Math.max(1, ds.count) };
 }
 

@@ -4,9 +4,9 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { countParams, EMOTIONS, loadModel, saveModel, selectBackend, setScaler, tf } from '@ser/model';
+import { countParams, EMOTIONS, loadModel, saveModel, selectBackendParam, setScaler } from '@ser/model';
 import { readTensorFile, readTensorSchema } from '@ser/tensor-io';
-import { ParamError, UserError, arr, getParam, log, nullable, num, profileFrom, record, str, type Params } from '@ser/stage-kit';
+import { ParamError, UserError, arr, getParam, nullable, num, record, stageLog, stageProfile, str, writeJsonAtomic, type Params, type StageArgs, type StageLog } from '@ser/stage-kit';
 import {
   decodeState,
   encodeState,
@@ -151,74 +151,122 @@ async function fileHash(path: string): Promise<string> {
 const fmtSecs = (s: number): string =>
   !Number.isFinite(s) ? '?' : s >= 3600 ? `${(s / 3600).toFixed(1)}h` : s >= 60 ? `${(s / 60).toFixed(1)}m` : `${s.toFixed(0)}s`;
 
-export interface TrainStageArgs {
-  features: string; // features dir: train.arrow, val.arrow, scaler.arrow
-  init: string; // model dir from the model stage
-  outDir: string; // writes model/, history.json, metrics.json
-  params: Params;
-  profile?: string; // params profile for provenance.json (default: --profile in argv, else $PIPELINE_PROFILE; '' = default)
-  scratch?: string; // checkpoint dir (default: $PIPELINE_SCRATCH, else <out-dir>/../.train-scratch)
+/**
+ * inputs: `features` (train.arrow, val.arrow, scaler.arrow), `init` (the model stage's untrained
+ * model); outputs: `dir` (writes model/, history.json, metrics.json).
+ */
+export interface TrainStageArgs extends StageArgs<'features' | 'init', 'dir'> {
+  /** Params profile for provenance.json (default: stageProfile(): --profile in argv, else $PIPELINE_PROFILE; '' = default). */
+  profile?: string;
+  /** Checkpoint folder (default: <outputs.dir>/../.train-scratch); the CLI passes --scratch, else $PIPELINE_SCRATCH. */
+  scratch?: string;
 }
 
-export async function runTrainStage(a: TrainStageArgs): Promise<{ metrics: Record<string, unknown> }> {
+// ---------------------------------------------------------------- checkpoint / resume
+
+/** Where a killed run's per-epoch state lives, and which inputs it belongs to. */
+export interface Checkpoint {
+  path: string;
+  /** sha256 of the config and input files: a checkpoint of other inputs is ignored. */
+  key: string;
+}
+
+/**
+ * The checkpoint's key: valid only for these exact inputs and params (but any worker count: the
+ * results do not depend on it, so a resumed run may use another).
+ */
+async function checkpointKey(cfg: TrainParams, backend: string, features: string, init: string): Promise<string> {
+  const { workers: _workers, ...keyCfg } = cfg;
+  return sha256(
+    JSON.stringify({
+      cfg: { ...keyCfg, backend },
+      init: [await fileHash(join(init, 'model.json')), await fileHash(join(init, 'weights.bin'))],
+      features: [await fileHash(join(features, 'train.arrow')), await fileHash(join(features, 'val.arrow')), await fileHash(join(features, 'scaler.arrow'))],
+    }),
+  );
+}
+
+/** The state to resume from: the checkpoint at `ck.path` when it exists and matches `ck.key`, else null. */
+async function readCheckpoint(ck: Checkpoint, log: StageLog): Promise<TrainState | null> {
+  if (!existsSync(ck.path)) return null;
+  const resume = decodeState(await readFile(ck.path), ck.key);
+  log(resume ? `train: resuming after epoch ${resume.epoch} from ${ck.path}` : `train: ignoring ${ck.path} (other inputs or params)`);
+  return resume;
+}
+
+/** Writes the state after an epoch: temp + rename, so a kill leaves the previous or the new checkpoint. */
+async function writeCheckpoint(ck: Checkpoint, state: TrainState): Promise<void> {
+  await mkdir(dirname(ck.path), { recursive: true });
+  const tmp = `${ck.path}.tmp-${process.pid}`;
+  await writeFile(tmp, encodeState(state, ck.key));
+  await rename(tmp, ck.path);
+}
+
+// ---------------------------------------------------------------- outputs
+
+/** model/ (best weights + preprocess.json + provenance.json, written beside and renamed into place), history.json, metrics.json. */
+async function writeTrainOutputs(
+  outDir: string,
+  model: Awaited<ReturnType<typeof loadModel>>,
+  files: { preprocess: unknown; provenance: unknown; history: unknown; metrics: unknown },
+): Promise<string> {
+  await mkdir(outDir, { recursive: true });
+  const modelDir = join(outDir, 'model');
+  const tmpModel = join(outDir, `.model.tmp-${process.pid}`);
+  await rm(tmpModel, { recursive: true, force: true });
+  await saveModel(model, tmpModel);
+  await writeFile(join(tmpModel, 'preprocess.json'), `${JSON.stringify(files.preprocess, null, 2)}\n`);
+  await writeFile(join(tmpModel, PROVENANCE_FILE), `${JSON.stringify(files.provenance, null, 2)}\n`);
+  await rm(modelDir, { recursive: true, force: true });
+  await rename(tmpModel, modelDir);
+  await writeJsonAtomic(join(outDir, 'history.json'), files.history);
+  await writeJsonAtomic(join(outDir, 'metrics.json'), files.metrics);
+  return modelDir;
+}
+
+// ---------------------------------------------------------------- the stage
+
+/** The train stage: early-stopped training from `inputs.init` on `inputs.features`, resumable after a kill. */
+export async function runTrain(a: TrainStageArgs): Promise<{ metrics: Record<string, unknown> }> {
+  const log = stageLog(a);
+  const { features, init } = a.inputs;
+  const { dir: outDir } = a.outputs;
   const t0 = performance.now();
   const cfg = trainParamsFrom(a.params);
   // Checks data.source before any work.
-  const provenance = provenanceFor(a.params, a.profile ?? profileFrom(process.argv.slice(2), process.env));
-  let backend: string;
-  try {
-    backend = (await selectBackend(cfg.backend as Parameters<typeof selectBackend>[0], log)).name;
-  } catch (e) {
-    throw new UserError(`train.backend: ${(e as Error).message}`);
-  }
+  const provenance = provenanceFor(a.params, a.profile ?? stageProfile());
+  const backend = (await selectBackendParam(cfg.backend, 'train.backend', log)).name;
   log(`train: backend ${backend}`);
 
-  const trainFile = join(a.features, 'train.arrow');
+  const trainFile = join(features, 'train.arrow');
   const trainSet = await loadSplit(trainFile);
-  const valSet = await loadSplit(join(a.features, 'val.arrow'), trainSet.shape);
-  const scaler = await loadScaler(join(a.features, 'scaler.arrow'), trainSet.shape);
+  const valSet = await loadSplit(join(features, 'val.arrow'), trainSet.shape);
+  const scaler = await loadScaler(join(features, 'scaler.arrow'), trainSet.shape);
   const preprocess = preprocessFrom((await readTensorSchema(trainFile)).metadata, trainFile, trainSet.shape);
 
   let model;
   try {
-    model = await loadModel(a.init);
+    model = await loadModel(init);
   } catch (e) {
-    throw new UserError(`${a.init}: ${(e as Error).message}`);
+    throw new UserError(`${init}: ${(e as Error).message}`);
   }
   const inShape = model.inputs[0]!.shape.slice(1) as number[];
   if (inShape.reduce((x, y) => x * y, 1) !== trainSet.rowSize) {
-    throw new UserError(`${a.init}: model input [${inShape}] does not match the features [${trainSet.shape}] (re-run the model stage)`);
+    throw new UserError(`${init}: model input [${inShape}] does not match the features [${trainSet.shape}] (re-run the model stage)`);
   }
   setScaler(model, scaler.mean, scaler.scale);
   const params = countParams(model);
   log(`train: ${trainSet.count} train / ${valSet.count} val rows of [${trainSet.shape}], ${params.trainable} trainable parameters`);
 
-  // The checkpoint is valid only for these exact inputs and params (but any worker count: the
-  // results do not depend on it, so a resumed run may use another).
-  const { workers: _workers, ...keyCfg } = cfg;
-  const key = sha256(
-    JSON.stringify({
-      cfg: { ...keyCfg, backend },
-      init: [await fileHash(join(a.init, 'model.json')), await fileHash(join(a.init, 'weights.bin'))],
-      features: [await fileHash(trainFile), await fileHash(join(a.features, 'val.arrow')), await fileHash(join(a.features, 'scaler.arrow'))],
-    }),
-  );
-  const scratch = a.scratch ?? process.env['PIPELINE_SCRATCH'] ?? join(dirname(resolve(a.outDir)), '.train-scratch');
-  const ckptPath = join(scratch, CHECKPOINT_FILE);
-  let resume: TrainState | null = null;
-  if (existsSync(ckptPath)) {
-    resume = decodeState(await readFile(ckptPath), key);
-    log(resume ? `train: resuming after epoch ${resume.epoch} from ${ckptPath}` : `train: ignoring ${ckptPath} (other inputs or params)`);
-  }
+  const scratch = a.scratch ?? join(dirname(resolve(outDir)), '.train-scratch');
+  const ck: Checkpoint = { path: join(scratch, CHECKPOINT_FILE), key: await checkpointKey(cfg, backend, features, init) };
+  const resume = await readCheckpoint(ck, log);
 
   const t1 = performance.now();
   let epochsThisRun = 0;
   const bar = epochProgress(cfg.maxEpochs);
   const onEpoch = async (state: TrainState, r: EpochReport) => {
-    await mkdir(scratch, { recursive: true });
-    const tmp = `${ckptPath}.tmp-${process.pid}`;
-    await writeFile(tmp, encodeState(state, key));
-    await rename(tmp, ckptPath); // atomic: a kill leaves the previous or the new checkpoint
+    await writeCheckpoint(ck, state);
     epochsThisRun++;
     const perEpoch = (performance.now() - t1) / 1000 / epochsThisRun;
     const left = state.stopped ? 0 : cfg.maxEpochs - state.epoch;
@@ -259,18 +307,6 @@ export async function runTrainStage(a: TrainStageArgs): Promise<{ metrics: Recor
   writeWeights(model, state.bestWeights);
   const best = state.history[state.early.bestEpoch]!;
 
-  // Outputs: model dir written beside and renamed into place, JSON files via temp + rename.
-  await mkdir(a.outDir, { recursive: true });
-  const modelDir = join(a.outDir, 'model');
-  const tmpModel = join(a.outDir, `.model.tmp-${process.pid}`);
-  await rm(tmpModel, { recursive: true, force: true });
-  await saveModel(model, tmpModel);
-  await writeFile(join(tmpModel, 'preprocess.json'), `${JSON.stringify(preprocess, null, 2)}\n`);
-  await writeFile(join(tmpModel, PROVENANCE_FILE), `${JSON.stringify(provenance, null, 2)}\n`);
-  await rm(modelDir, { recursive: true, force: true });
-  await rename(tmpModel, modelDir);
-
-  const history = { epochs: state.history };
   // Only what the inputs determine: timing and whether this run resumed go to the log, so that
   // the same params give byte-identical metrics (the CI lock check relies on it).
   const metrics = {
@@ -289,9 +325,8 @@ export async function runTrainStage(a: TrainStageArgs): Promise<{ metrics: Recor
     val_rows: valSet.count,
     seed: cfg.seed,
   };
-  await writeJson(join(a.outDir, 'history.json'), history);
-  await writeJson(join(a.outDir, 'metrics.json'), metrics);
-  await rm(ckptPath, { force: true });
+  const modelDir = await writeTrainOutputs(outDir, model, { preprocess, provenance, history: { epochs: state.history }, metrics });
+  await rm(ck.path, { force: true }); // after the outputs: a kill before this point resumes
   log(
     `train: best epoch ${best.epoch} val_loss ${best.val_loss.toFixed(4)} val_acc ${best.val_acc.toFixed(4)}; ` +
       `${state.epoch} epochs${state.stopped ? ' (early stop)' : ''}; model -> ${modelDir}`,
@@ -301,10 +336,4 @@ export async function runTrainStage(a: TrainStageArgs): Promise<{ metrics: Recor
       (resume ? `, resumed after epoch ${resume.epoch}` : ''),
   );
   return { metrics };
-}
-
-async function writeJson(path: string, v: unknown): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, `${JSON.stringify(v, null, 2)}\n`);
-  await rename(tmp, path);
 }

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 vi.mock('@ser/model', async () => ({
   tf: await import('@tensorflow/tfjs'),
   batchGrads: (await import('@ser/model/step')).batchGrads,
+  inferBatches: (await import('@ser/model/infer')).inferBatches,
   setDropoutStep: () => {},
 }));
 const { tf } = await import('@ser/model');
