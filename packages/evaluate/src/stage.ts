@@ -46,7 +46,8 @@ export async function runEvaluate(a: EvaluateStageArgs) {
   const { dir: outDir } = a.outputs;
   const backendName = getParam(a.params, 'train.backend', str());
   const seed = getParam(a.params, 'seed', num({ integer: true }));
-  const sel = (await selectBackendParam(backendName, 'train.backend', log)).name;
+  const choice = await selectBackendParam(backendName, 'train.backend', log);
+  const sel = choice.name;
 
   const testFile = join(features, 'test.arrow');
   if (!existsSync(testFile)) throw new UserError(`${testFile}: missing (run the features stage first)`);
@@ -97,6 +98,7 @@ export async function runEvaluate(a: EvaluateStageArgs) {
     labels: [...EMOTIONS],
     samples: { test: test.count },
     backend: sel,
+    ...(choice.details['adapter'] ? { backend_details: { adapter: choice.details['adapter'] } } : {}),
     seed,
   };
   await writeJsonAtomic(join(outDir, 'confusion.json'), { labels: [...EMOTIONS], matrix: m.confusion, axes: 'rows: true emotion, columns: predicted' });

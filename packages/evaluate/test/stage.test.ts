@@ -78,6 +78,7 @@ describe('runEvaluate', () => {
     expect(metrics.total).toBe(40);
     expect(metrics.samples).toEqual({ test: 40 });
     expect(metrics.backend).toBe('cpu');
+    expect(metrics).not.toHaveProperty('backend_details');
     expect(metrics.seed).toBe(42);
     expect(metrics).not.toHaveProperty('params_hash'); // a run's params digest is in results/<profile>/.../run.json
     expect(Object.keys(metrics.per_emotion)).toEqual([...EMOTIONS]);

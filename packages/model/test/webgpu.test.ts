@@ -1,6 +1,7 @@
 // The webgpu backend (Dawn through the `webgpu` package) against cpu and wasm: every custom layer
 // forward and backward, the demo network's first SGD steps, and a model trained on webgpu loading
 // on wasm. On a machine without a GPU this runs on SwiftShader (webgpu-env.ts); slow, so small.
+// WEBGPU_REPORT=1 prints the errors.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -134,6 +135,10 @@ describe.skipIf(skip)(title, () => {
       const ref = await runLayer('cpu', l.make, l.shapes, l.training);
       await selectBackend('webgpu');
       const gpu = await runLayer('webgpu', l.make, l.shapes, l.training);
+      if (process.env['WEBGPU_REPORT']) {
+        const g = Math.max(...gpu.grads.map((x, i) => relError(x, ref.grads[i]!, 0.01)));
+        console.log(`${l.name}: forward ${relError(gpu.y, ref.y).toExponential(2)}, gradients ${g.toExponential(2)}`);
+      }
       expect(relError(gpu.y, ref.y), 'forward').toBeLessThan(1e-5);
       // Floor 0.01: the attention key biases get a zero gradient (softmax ignores a constant shift),
       // which both backends compute as float32 rounding noise.
@@ -173,6 +178,7 @@ describe.skipIf(skip)(title, () => {
 
     const cpuSide = await steps('wasm', 3);
     const gpu = await steps('webgpu', 3);
+    if (process.env['WEBGPU_REPORT']) console.log(`demo network, 3 SGD steps: webgpu ${gpu.losses.join(', ')}; wasm ${cpuSide.losses.join(', ')}; max relative difference ${relError(gpu.losses, cpuSide.losses).toExponential(2)}`);
     expect(relError(gpu.losses, cpuSide.losses), `webgpu ${gpu.losses} vs wasm ${cpuSide.losses}`).toBeLessThan(1e-3);
     expect(gpu.losses[2]).not.toBe(gpu.losses[0]); // it trained
 

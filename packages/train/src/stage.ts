@@ -235,7 +235,8 @@ export async function runTrain(a: TrainStageArgs): Promise<{ metrics: Record<str
   const cfg = trainParamsFrom(a.params);
   // Checks data.source before any work.
   const provenance = provenanceFor(a.params, a.profile ?? stageProfile());
-  const backend = (await selectBackendParam(cfg.backend, 'train.backend', log)).name;
+  const choice = await selectBackendParam(cfg.backend, 'train.backend', log);
+  const backend = choice.name;
   log(`train: backend ${backend}`);
 
   const trainFile = join(features, 'train.arrow');
@@ -319,6 +320,8 @@ export async function runTrain(a: TrainStageArgs): Promise<{ metrics: Record<str
     stopped_early: state.stopped,
     backend,
     backend_requested: cfg.backend,
+    // The GPU it ran on (webgpu only: wasm/cpu facts would make the demo's metrics machine-dependent).
+    ...(choice.details['adapter'] ? { backend_details: { adapter: choice.details['adapter'] } } : {}),
     param_count: params.total,
     trainable_param_count: params.trainable,
     train_rows: trainSet.count,
