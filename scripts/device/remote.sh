@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Runs ON the GPU host, in the repository root of the copied working tree, as root.
-# Usage: bash scripts/device/remote.sh MODE [MODE ...] [--seeds 1,2,3,4,5] [--max-epochs N] [--seed-timeout-s S]
+# Usage: bash scripts/device/remote.sh MODE [MODE ...] [--seeds 1,2,3,4,5] [--max-epochs N] [--seed-timeout-s S] [--loss-steps 40]
 #   stash       copy the .device/data parts copied with this transfer to /tmp/ser-parts (no Node needed)
 #   setup       stash, then unpack the runtime (.device/rt parts, or the copy left in /tmp by an earlier
 #               run on this host), install the Vulkan/EGL loaders, unpack the corpus
 #               once all its parts are in /tmp/ser-parts
 #   probe       node, nvidia-smi, Vulkan loader, WebGPU adapter info, tfjs webgpu backend + a matmul check  -> $OUT/probe.json
 #   bench       samples/s of a paper-size training step: tfjs webgpu vs PyTorch CUDA (same net)     -> $OUT/bench.json
-#   loss-curve  demo-size net, fixed batch, N SGD steps on webgpu and on wasm, losses compared      -> $OUT/loss-curve.json
+#   loss-curve  demo-size net, fixed batch, --loss-steps SGD steps on webgpu and on wasm, compared     -> $OUT/loss-curve.json
 #   paper       pipeline with params.yaml on the real corpus, train.backend webgpu, one run per seed -> $OUT/paper.json
 # Everything is logged to $OUT/remote.log. Modes run in the order given; a failing mode is logged and
 # the next one still runs; the exit status is that of the last failure (0 if none).
@@ -21,12 +21,14 @@ PARTS=${SER_TMP:-/tmp}/ser-parts      # data parts gathered over several transfe
 DATA=${SER_TMP:-/tmp}/ser-data        # rebuilt WAVs: $DATA/ravdess/Actor_XX/*.wav
 seeds=1,2,3,4,5
 max_epochs=
+loss_steps=40
 seed_timeout_s=
 modes=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --seeds) seeds=$2; shift 2 ;;
     --max-epochs) max_epochs=$2; shift 2 ;;
+    --loss-steps) loss_steps=$2; shift 2 ;;
     --seed-timeout-s) seed_timeout_s=$2; shift 2 ;;
     stash|setup|probe|bench|loss-curve|paper) modes+=("$1"); shift ;;
     *) echo "remote.sh: unknown argument '$1' (modes: stash setup probe bench loss-curve paper)" >&2; exit 2 ;;
@@ -110,7 +112,7 @@ tsx_run() { node "$repo/node_modules/tsx/dist/cli.mjs" "$@"; }
 
 do_probe() { env_setup; tsx_run scripts/device/src/probe.ts > "$OUT/probe.json"; local rc=$?; cat "$OUT/probe.json"; return $rc; }
 do_bench() { env_setup; tsx_run scripts/device/src/gpu-bench.ts --out "$OUT/bench.json"; }
-do_loss_curve() { env_setup; tsx_run scripts/device/src/loss-curve.ts --out "$OUT/loss-curve.json"; }
+do_loss_curve() { env_setup; tsx_run scripts/device/src/loss-curve.ts --steps "$loss_steps" --out "$OUT/loss-curve.json"; }
 
 do_paper() {
   env_setup

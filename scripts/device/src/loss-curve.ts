@@ -55,7 +55,7 @@ async function driver(): Promise<number> {
   const backends = get('backends', 'webgpu,wasm').split(',');
   const curves: Record<string, unknown>[] = [];
   for (const b of backends) {
-    const r = spawnSync(process.execPath, [`${root}node_modules/tsx/dist/cli.mjs`, fileURLToPath(import.meta.url), '--worker', b, '--steps', String(steps), '--batch', String(batch), '--lr', String(lr)], { encoding: 'utf8', timeout: 300_000, maxBuffer: 1 << 24 });
+    const r = spawnSync(process.execPath, [`${root}node_modules/tsx/dist/cli.mjs`, fileURLToPath(import.meta.url), '--worker', b, '--steps', String(steps), '--batch', String(batch), '--lr', String(lr)], { encoding: 'utf8', timeout: 900_000, maxBuffer: 1 << 24 });
     const line = (r.stdout ?? '').trim().split('\n').reverse().find((l) => l.startsWith('{'));
     if (r.status !== 0 || !line) {
       curves.push({ backend: b, error: (r.error?.message ?? r.stderr ?? '').trim().split('\n').slice(-3).join(' | ').slice(0, 500) });
