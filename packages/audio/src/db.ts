@@ -13,7 +13,7 @@ export interface DbConfig {
 export function dbReference(s: ArrayLike<number>, ref: DbRef): number {
   if (ref !== 'max') return Math.abs(ref);
   let m = -Infinity;
-  for (let i = 0; i < s.length; i++) if (s[i] > m) m = s[i];
+  for (let i = 0; i < s.length; i++) if (s[i]! > m) m = s[i]!;
   return m;
 }
 
@@ -28,14 +28,14 @@ export function powerToDb<T extends Float32Array | Float64Array>(s: ArrayLike<nu
   const refDb = 10 * Math.log10(Math.max(amin, dbReference(s, cfg.ref)));
   let maxDb = -Infinity;
   for (let i = 0; i < s.length; i++) {
-    const v = 10 * Math.log10(Math.max(amin, s[i])) - refDb;
+    const v = 10 * Math.log10(Math.max(amin, s[i]!)) - refDb;
     out[i] = v;
     if (v > maxDb) maxDb = v;
   }
   if (topDb !== null) {
     // The floor is computed from the float64 values (out may hold float32 roundings).
     const floor = maxDb - topDb;
-    for (let i = 0; i < s.length; i++) if (out[i] < floor) out[i] = floor;
+    for (let i = 0; i < s.length; i++) if (out[i]! < floor) out[i] = floor;
   }
   return out;
 }

@@ -36,8 +36,8 @@ export class RealFft {
   powerSpectrum(frame: ArrayLike<number>, out: Float64Array): Float64Array {
     const s = this.transform(frame);
     for (let k = 0; k < this.bins; k++) {
-      const re = s[2 * k];
-      const im = s[2 * k + 1];
+      const re = s[2 * k]!;
+      const im = s[2 * k + 1]!;
       out[k] = re * re + im * im;
     }
     return out;
@@ -53,8 +53,8 @@ export function naiveDftPower(frame: ArrayLike<number>): Float64Array {
     let im = 0;
     for (let t = 0; t < n; t++) {
       const a = (-2 * Math.PI * ((k * t) % n)) / n;
-      re += frame[t] * Math.cos(a);
-      im += frame[t] * Math.sin(a);
+      re += frame[t]! * Math.cos(a);
+      im += frame[t]! * Math.sin(a);
     }
     out[k] = re * re + im * im;
   }

@@ -43,8 +43,8 @@ export class LogMelExtractor {
     const { bands } = this.filterbank;
     this.bandStart = Int32Array.from(bands, (b) => b.start);
     this.bandOff = new Int32Array(bands.length + 1);
-    bands.forEach((b, m) => (this.bandOff[m + 1] = this.bandOff[m] + b.weights.length));
-    this.bandWeights = new Float64Array(this.bandOff[bands.length]);
+    bands.forEach((b, m) => (this.bandOff[m + 1] = this.bandOff[m]! + b.weights.length));
+    this.bandWeights = new Float64Array(this.bandOff[bands.length]!);
     bands.forEach((b, m) => this.bandWeights.set(b.weights, this.bandOff[m]));
   }
 
@@ -65,10 +65,10 @@ export class LogMelExtractor {
     const w = this.bandWeights;
     const melInto = (power: Float64Array, base: number) => {
       for (let m = 0; m < nMels; m++) {
-        const e = off[m + 1];
-        const k = start[m] - off[m];
+        const e = off[m + 1]!;
+        const k = start[m]! - off[m]!;
         let acc = 0;
-        for (let j = off[m]; j < e; j++) acc += w[j] * power[k + j];
+        for (let j = off[m]!; j < e; j++) acc += w[j]! * power[k + j]!;
         out[base + m] = acc;
       }
     };
@@ -91,7 +91,7 @@ export class LogMelExtractor {
     const mel = this.melOut.subarray(0, nMels * frames);
     for (let m = 0; m < nMels; m++) {
       const row = m * frames;
-      for (let t = 0; t < frames; t++) mel[row + t] = byFrame[t * nMels + m];
+      for (let t = 0; t < frames; t++) mel[row + t] = byFrame[t * nMels + m]!;
     }
     return mel;
   }
@@ -109,7 +109,7 @@ export class LogMelExtractor {
     if (dst.length !== size) throw new RangeError(`out has length ${dst.length}, need ${size}`);
     const { ref, amin, topDb } = this.config;
     let sMax = -Infinity;
-    for (let i = 0; i < size; i++) if (s[i] > sMax) sMax = s[i];
+    for (let i = 0; i < size; i++) if (s[i]! > sMax) sMax = s[i]!;
     const refDb = 10 * Math.log10(Math.max(amin, ref === 'max' ? sMax : dbReference(s, ref)));
     // dB is monotonic in S, so the peak dB comes from the peak power and the top_db floor can be
     // decided in the power domain: values safely below it skip the log (often half of them).
@@ -121,7 +121,7 @@ export class LogMelExtractor {
     for (let m = 0; m < nMels; m++) {
       const row = m * frames;
       for (let t = 0; t < frames; t++) {
-        const p = s[t * nMels + m];
+        const p = s[t * nMels + m]!;
         if (p < cut) {
           dst[row + t] = floor;
         } else {

@@ -62,15 +62,15 @@ export function melFilterbank(cfg: MelConfig): MelFilterbank {
   for (let i = 0; i < nMels + 2; i++) melF[i] = melToHz(linspaceAt(minMel, maxMel, nMels + 2, i));
   const bands: MelBand[] = [];
   for (let i = 0; i < nMels; i++) {
-    const fdiffLo = melF[i + 1] - melF[i];
-    const fdiffHi = melF[i + 2] - melF[i + 1];
-    const enorm = 2 / (melF[i + 2] - melF[i]);
+    const fdiffLo = melF[i + 1]! - melF[i]!;
+    const fdiffHi = melF[i + 2]! - melF[i + 1]!;
+    const enorm = 2 / (melF[i + 2]! - melF[i]!);
     const row = new Float64Array(bins);
     let first = -1;
     let last = -1;
     for (let k = 0; k < bins; k++) {
-      const lower = -(melF[i] - fftFreqs[k]) / fdiffLo;
-      const upper = (melF[i + 2] - fftFreqs[k]) / fdiffHi;
+      const lower = -(melF[i]! - fftFreqs[k]!) / fdiffLo;
+      const upper = (melF[i + 2]! - fftFreqs[k]!) / fdiffHi;
       const w = Math.max(0, Math.min(lower, upper));
       if (w > 0) {
         row[k] = Math.fround(Math.fround(w) * enorm);
@@ -94,9 +94,9 @@ export function melFilterbankDense(fb: MelFilterbank): Float64Array {
 /** Mel energies of one power spectrum: out[m] = sum_k band_m[k] * power[k]. */
 export function applyMel(fb: MelFilterbank, power: Float64Array, out: Float64Array): Float64Array {
   for (let m = 0; m < fb.nMels; m++) {
-    const { start, weights } = fb.bands[m];
+    const { start, weights } = fb.bands[m]!;
     let acc = 0;
-    for (let j = 0; j < weights.length; j++) acc += weights[j] * power[start + j];
+    for (let j = 0; j < weights.length; j++) acc += weights[j]! * power[start + j]!;
     out[m] = acc;
   }
   return out;

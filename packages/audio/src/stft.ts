@@ -69,7 +69,7 @@ export class PowerStft {
     const lo = Math.max(s, -base);
     const hi = Math.min(e, x.length - base);
     for (let i = s; i < Math.min(lo, e); i++) frame[i] = 0;
-    for (let i = lo; i < hi; i++) frame[i] = x[base + i] * w[i];
+    for (let i = lo; i < hi; i++) frame[i] = x[base + i]! * w[i]!;
     for (let i = Math.max(hi, s); i < e; i++) frame[i] = 0;
     return this.fft.powerSpectrum(frame, out);
   }
@@ -81,7 +81,7 @@ export class PowerStft {
     const col = new Float64Array(this.bins);
     for (let t = 0; t < frames; t++) {
       this.frameInto(x, t, col);
-      for (let k = 0; k < this.bins; k++) data[k * frames + t] = col[k];
+      for (let k = 0; k < this.bins; k++) data[k * frames + t] = col[k]!;
     }
     return { data, bins: this.bins, frames };
   }

@@ -69,7 +69,7 @@ interface FmtInfo {
 }
 
 function fourcc(bytes: Uint8Array, at: number): string {
-  return String.fromCharCode(bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]);
+  return String.fromCharCode(bytes[at]!, bytes[at + 1]!, bytes[at + 2]!, bytes[at + 3]!);
 }
 
 /** Parses and validates the `fmt ` chunk body (`size` bytes at `at`). */
@@ -126,25 +126,25 @@ function decodeSamples(view: DataView, bytes: Uint8Array, at: number, frames: nu
     // Fast path for the common case: an aligned Int16Array view over the data chunk.
     const src = new Int16Array(bytes.buffer, bytes.byteOffset + at, frames * nch);
     for (let c = 0; c < nch; c++) {
-      const dst = out[c];
-      for (let i = 0, j = c; i < frames; i++, j += nch) dst[i] = src[j] / 32768;
+      const dst = out[c]!;
+      for (let i = 0, j = c; i < frames; i++, j += nch) dst[i] = src[j]! / 32768;
     }
     return out;
   }
   for (let c = 0; c < nch; c++) {
-    const dst = out[c];
+    const dst = out[c]!;
     let p = at + c * bps;
     const step = f.blockAlign;
     if (f.format === 'float') {
       if (bps === 4) for (let i = 0; i < frames; i++, p += step) dst[i] = view.getFloat32(p, true);
       else for (let i = 0; i < frames; i++, p += step) dst[i] = view.getFloat64(p, true);
     } else if (bps === 1) {
-      for (let i = 0; i < frames; i++, p += step) dst[i] = (bytes[p] - 128) / 128;
+      for (let i = 0; i < frames; i++, p += step) dst[i] = (bytes[p]! - 128) / 128;
     } else if (bps === 2) {
       for (let i = 0; i < frames; i++, p += step) dst[i] = view.getInt16(p, true) / 32768;
     } else if (bps === 3) {
       for (let i = 0; i < frames; i++, p += step) {
-        const u = bytes[p] | (bytes[p + 1] << 8) | (bytes[p + 2] << 16);
+        const u = bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16);
         dst[i] = ((u << 8) >> 8) / 8388608; // sign-extend 24 -> 32 bits
       }
     } else {
@@ -158,12 +158,12 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** librosa.to_mono: the mean over channels (a new array unless there is one channel). */
 function toMono(channels: Float32Array[]): Float32Array {
-  if (channels.length === 1) return channels[0];
-  const n = channels[0].length;
+  if (channels.length === 1) return channels[0]!;
+  const n = channels[0]!.length;
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     let s = 0;
-    for (let c = 0; c < channels.length; c++) s += channels[c][i];
+    for (let c = 0; c < channels.length; c++) s += channels[c]![i]!;
     out[i] = s / channels.length;
   }
   return out;

@@ -30,7 +30,7 @@ const REF_CONFIG = {
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let e = 0;
-  for (let i = 0; i < a.length; i++) e = Math.max(e, Math.abs(a[i] - b[i]));
+  for (let i = 0; i < a.length; i++) e = Math.max(e, Math.abs(a[i]! - b[i]!));
   return e;
 }
 
@@ -73,7 +73,7 @@ describe('STFT', () => {
     expect(w[256]).toBe(0); // periodic Hann starts at 0
     expect(w[256 + 256]).toBeCloseTo(1, 15); // peak at N/2
     expect(w[768]).toBe(0);
-    expect(w[257]).toBeCloseTo(w[767], 15); // periodic: w[n] = w[N - n]
+    expect(w[257]).toBeCloseTo(w[767]!, 15); // periodic: w[n] = w[N - n]
   });
   it('matches a direct zero-padded DFT per frame, including the edges', () => {
     const x = rand(3000, 7);
@@ -86,10 +86,10 @@ describe('STFT', () => {
       const frame = new Float64Array(64);
       for (let i = 0; i < 64; i++) {
         const j = t * 16 - 32 + i;
-        frame[i] = j >= 0 && j < x.length ? x[j] * w[i] : 0;
+        frame[i] = j >= 0 && j < x.length ? x[j]! * w[i]! : 0;
       }
       const want = naiveDftPower(frame);
-      const got = Array.from({ length: bins }, (_, k) => data[k * frames + t]);
+      const got = Array.from({ length: bins }, (_, k) => data[k * frames + t]!);
       expect(maxAbsDiff(got, want)).toBeLessThan(1e-12);
     }
   });
@@ -111,7 +111,7 @@ describe('mel filterbank', () => {
     expect(nz).toBeGreaterThan(0.9 * stored);
     // Slaney norm: every triangle's area in Hz is 1 (area = sum(w) * bin width, about).
     const binHz = 48000 / 1024;
-    const wide = fb.bands[100].weights.reduce((a, b) => a + b, 0) * binHz;
+    const wide = fb.bands[100]!.weights.reduce((a, b) => a + b, 0) * binHz;
     expect(wide).toBeCloseTo(1, 1);
   });
 });

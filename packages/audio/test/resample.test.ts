@@ -10,8 +10,8 @@ function amplitudeAt(y: Float32Array, f: number, rate: number, edge: number): nu
   let cc = 0;
   for (let i = edge; i < y.length - edge; i++) {
     const a = (2 * Math.PI * f * i) / rate;
-    s += y[i] * Math.sin(a);
-    c += y[i] * Math.cos(a);
+    s += y[i]! * Math.sin(a);
+    c += y[i]! * Math.cos(a);
     ss += Math.sin(a) ** 2;
     cc += Math.cos(a) ** 2;
   }
@@ -20,7 +20,7 @@ function amplitudeAt(y: Float32Array, f: number, rate: number, edge: number): nu
 
 function rmsDb(y: Float32Array, edge: number): number {
   let e = 0;
-  for (let i = edge; i < y.length - edge; i++) e += y[i] * y[i];
+  for (let i = edge; i < y.length - edge; i++) e += y[i]! * y[i]!;
   return 10 * Math.log10(e / (y.length - 2 * edge));
 }
 
@@ -59,7 +59,7 @@ describe('resample', () => {
   }
 
   it('length is ceil(n * to / from)', () => {
-    for (const [n, from, to] of [[1000, 48000, 16000], [1001, 48000, 16000], [1002, 48000, 16000], [7, 16000, 48000], [12345, 44100, 16000], [1, 8000, 44100]]) {
+    for (const [n, from, to] of [[1000, 48000, 16000], [1001, 48000, 16000], [1002, 48000, 16000], [7, 16000, 48000], [12345, 44100, 16000], [1, 8000, 44100]] as const) {
       const want = Math.ceil((n * to) / from);
       expect(resampledLength(n, from, to)).toBe(want);
       expect(resample(new Float32Array(n), from, to).length).toBe(want);

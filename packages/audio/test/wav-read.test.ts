@@ -31,7 +31,7 @@ describe('decodeWav: RAVDESS RIFF quirks', () => {
     expect(w.channels.length).toBe(1);
     expect(w.mono).toBe(w.channels[0]);
     expect(w.mono.length).toBe(4800);
-    for (let i = 0; i < 4800; i += 97) expect(w.mono[i]).toBeCloseTo(Math.round(x[i] * 32768) / 32768, 9);
+    for (let i = 0; i < 4800; i += 97) expect(w.mono[i]).toBeCloseTo(Math.round(x[i]! * 32768) / 32768, 9);
   });
 
   it('int16 scaling is x/32768 exactly (librosa/soundfile convention)', () => {
@@ -45,9 +45,9 @@ describe('decodeWav: RAVDESS RIFF quirks', () => {
     const w = decodeWav(ravdessWav([l, r]), 'st.wav');
     expect(w.channels.length).toBe(2);
     for (let i = 0; i < 1000; i += 37) {
-      expect(w.mono[i]).toBeCloseTo((w.channels[0][i] + w.channels[1][i]) / 2, 12);
-      expect(w.channels[0][i]).toBeCloseTo(l[i], 4);
-      expect(w.channels[1][i]).toBeCloseTo(r[i], 4);
+      expect(w.mono[i]).toBeCloseTo((w.channels[0]![i]! + w.channels[1]![i]!) / 2, 12);
+      expect(w.channels[0]![i]).toBeCloseTo(l[i]!, 4);
+      expect(w.channels[1]![i]).toBeCloseTo(r[i]!, 4);
     }
   });
 
@@ -98,14 +98,14 @@ describe('decodeWav: sample formats', () => {
       const w = decodeWav(riff([fmtChunk({ tag: 3, channels: 3, rate: 44100, bits }), { id: 'data', body: encodeSamples(chans, bits, true) }]), 'f.wav');
       expect(w.format).toBe('float');
       expect(w.bitsPerSample).toBe(bits);
-      expect(Array.from(w.channels[1])).toEqual(x.map((v) => Math.fround(v / 2)));
-      for (let i = 0; i < x.length; i++) expect(w.mono[i]).toBeCloseTo(x[i] / 6, 6);
+      expect(Array.from(w.channels[1]!)).toEqual(x.map((v) => Math.fround(v / 2)));
+      for (let i = 0; i < x.length; i++) expect(w.mono[i]).toBeCloseTo(x[i]! / 6, 6);
     }
   });
   it('WAVE_FORMAT_EXTENSIBLE with PCM and float sub-formats', () => {
     const pcm = decodeWav(riff([fmtChunk({ tag: 0xfffe, subTag: 1, channels: 2, rate: 48000, bits: 24 }), { id: 'data', body: encodeSamples([x, x], 24) }]), 'e.wav');
     expect(pcm.format).toBe('pcm');
-    expect(pcm.channels[1][1]).toBe(-0.5);
+    expect(pcm.channels[1]![1]).toBe(-0.5);
     const flt = decodeWav(riff([fmtChunk({ tag: 0xfffe, subTag: 3, channels: 1, rate: 48000, bits: 32 }), { id: 'data', body: encodeSamples([x], 32, true) }]), 'e.wav');
     expect(flt.format).toBe('float');
     expect(flt.mono[4]).toBeCloseTo(0.99, 6);

@@ -67,14 +67,14 @@ export function fmtChunk(s: FmtSpec): Chunk {
     v.setUint16(24, s.subTag ?? 1, true);
     const tail = [0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71];
     body.set(tail, 26);
-    if (s.badGuid) body[39] ^= 0xff;
+    if (s.badGuid) body[39]! ^= 0xff;
   }
   return { id: 'fmt ', body };
 }
 
 /** Interleaves channels (values in [-1, 1]) into `bits`-bit little-endian samples. */
 export function encodeSamples(channels: ArrayLike<number>[], bits: number, float = false): Uint8Array {
-  const n = channels[0].length;
+  const n = channels[0]!.length;
   const nch = channels.length;
   const bps = bits / 8;
   const out = new Uint8Array(n * nch * bps);
@@ -82,7 +82,7 @@ export function encodeSamples(channels: ArrayLike<number>[], bits: number, float
   let p = 0;
   for (let i = 0; i < n; i++) {
     for (let c = 0; c < nch; c++, p += bps) {
-      const x = channels[c][i];
+      const x = channels[c]![i]!;
       if (float) {
         if (bits === 32) v.setFloat32(p, x, true);
         else v.setFloat64(p, x, true);
