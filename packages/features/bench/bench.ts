@@ -33,7 +33,7 @@ const segmentWindow: Seg = ((audio as Record<string, unknown>).segmentWindow as 
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 /** Speech-like test WAVs (harmonic voice with vibrato + noise), 48 kHz 16-bit, 3.0-5.3 s. */
@@ -71,7 +71,7 @@ async function tsRun(files: string[], ex: LogMelExtractor): Promise<Float32Array
 function pythonRun(listFile: string, extra: string[]): { seconds: number[]; cpu_seconds: number[] } | string {
   const pin = spawnSync('taskset', ['--version']).status === 0 ? ['taskset', '-c', '0'] : [];
   const args = [...pin, 'python3', join(here, 'bench_numpy.py'), '--list', listFile, '--repeats', String(REPEATS), ...extra];
-  const r = spawnSync(args[0], args.slice(1), {
+  const r = spawnSync(args[0]!, args.slice(1), {
     encoding: 'utf8',
     env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
   });
@@ -134,7 +134,7 @@ async function main(): Promise<void> {
     console.log(`NumPy/SciPy ${ver}: ${rate(np.seconds, np.cpu_seconds)}  -> TS/NumPy ${ratio(np)}`);
     const ref = decodeNpy(readFileSync(dump)).data;
     let e = 0;
-    for (let i = 0; i < ref.length; i++) e = Math.max(e, Math.abs(ref[i] - first[i]));
+    for (let i = 0; i < ref.length; i++) e = Math.max(e, Math.abs(ref[i]! - first[i]!));
     console.log(`same maths check (first clip, ref=max): max |dB(TS) - dB(NumPy)| = ${e.toExponential(2)} dB`);
   }
   if (typeof lr === 'string') console.log(`librosa: ${lr}`);

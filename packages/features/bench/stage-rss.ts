@@ -39,7 +39,7 @@ async function makeInputs(dir: string): Promise<void> {
   for (const [split, n] of Object.entries(counts)) {
     const w = await TensorFileWriter.open(join(dir, `${split}.arrow`), schema);
     for (let i = 0; i < n; i++, k++) {
-      const x = bases[k % 16].map((v) => v * (0.5 + (k % 7) / 7));
+      const x = bases[k % 16]!.map((v) => v * (0.5 + (k % 7) / 7));
       await w.write({ labels: { id: `${split}-${i}`, actor: 1 + (k % 24), emotion: k % 8 }, tensor: x });
     }
     await w.close();

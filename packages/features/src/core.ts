@@ -151,9 +151,9 @@ export class ScalerAccumulator {
       // Welford, one value per element.
       const k = this.n;
       for (let i = 0; i < size; i++) {
-        const d = x[i] - this.mean[i];
-        this.mean[i] += d / k;
-        this.m2[i] += d * (x[i] - this.mean[i]);
+        const d = x[i]! - this.mean[i]!;
+        this.mean[i]! += d / k;
+        this.m2[i]! += d * (x[i]! - this.mean[i]!);
       }
       return;
     }
@@ -162,19 +162,19 @@ export class ScalerAccumulator {
     for (let g = 0; g < this.groups; g++) {
       const off = g * m;
       let s = 0;
-      for (let i = 0; i < m; i++) s += x[off + i];
+      for (let i = 0; i < m; i++) s += x[off + i]!;
       const bm = s / m;
       let bm2 = 0;
       for (let i = 0; i < m; i++) {
-        const d = x[off + i] - bm;
+        const d = x[off + i]! - bm;
         bm2 += d * d;
       }
-      const na = this.count[g];
+      const na = this.count[g]!;
       const nb = m;
       const nt = na + nb;
-      const delta = bm - this.mean[g];
-      this.mean[g] += (delta * nb) / nt;
-      this.m2[g] += bm2 + (delta * delta * na * nb) / nt;
+      const delta = bm - this.mean[g]!;
+      this.mean[g]! += (delta * nb) / nt;
+      this.m2[g]! += bm2 + (delta * delta * na * nb) / nt;
       this.count[g] = nt;
     }
   }
@@ -187,9 +187,9 @@ export class ScalerAccumulator {
     const scale = new Float32Array(size);
     const eps = Number.EPSILON;
     for (let g = 0; g < this.groups; g++) {
-      const n = this.mode === 'per_element' ? this.n : this.count[g];
-      const mu = this.mean[g];
-      const variance = Math.max(0, this.m2[g] / n);
+      const n = this.mode === 'per_element' ? this.n : this.count[g]!;
+      const mu = this.mean[g]!;
+      const variance = Math.max(0, this.m2[g]! / n);
       const constant = variance <= n * eps * variance + (n * mu * eps) ** 2;
       const std = Math.sqrt(variance);
       const s = constant || std < 10 * eps ? 1 : std;

@@ -25,7 +25,7 @@ export function encodeNpy(data: Float32Array, shape: number[]): Uint8Array {
   new DataView(out.buffer).setUint16(8, header.length, true);
   for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
   const body = new DataView(out.buffer, 10 + header.length);
-  for (let i = 0; i < data.length; i++) body.setFloat32(i * 4, data[i], true);
+  for (let i = 0; i < data.length; i++) body.setFloat32(i * 4, data[i]!, true);
   return out;
 }
 

@@ -27,10 +27,10 @@ function inputInfo(schema: TensorSchema, file: string): { sampleRate: number; sa
   if (!(Number.isFinite(sr) && sr > 0)) {
     throw new TensorFileError(`${file}: schema metadata sample_rate missing or invalid (${JSON.stringify(schema.metadata?.sample_rate)})`);
   }
-  if (schema.shape.length !== 1 || schema.shape[0] <= 0) {
+  if (schema.shape.length !== 1 || schema.shape[0]! <= 0) {
     throw new TensorFileError(`${file}: expected fixed-length audio rows (shape [samples]), got shape ${JSON.stringify(schema.shape)}`);
   }
-  return { sampleRate: sr, samples: schema.shape[0] };
+  return { sampleRate: sr, samples: schema.shape[0]! };
 }
 
 /**

@@ -15,7 +15,7 @@ describe('synthetic signals match librosa 0.11.0', () => {
   for (const [name, make] of Object.entries(SIGNALS)) {
     it(`${name}: regenerated input equals the reference's first samples`, () => {
       const y = make();
-      expect(Array.from(y.subarray(0, 8), Math.fround)).toEqual(man.signals[name].y_first8.map(Math.fround));
+      expect(Array.from(y.subarray(0, 8), Math.fround)).toEqual(man.signals[name]!.y_first8.map(Math.fround));
     });
     for (const ref of ['max', 1.0] as const) {
       it(`${name}: S and power_to_db(ref=${ref})`, () => {

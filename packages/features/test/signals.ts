@@ -39,7 +39,7 @@ export function xorshiftNoise(): Float64Array {
   return y;
 }
 
-export const SIGNALS: Record<string, () => Float64Array> = { chirp, tones_gaps: tonesGaps, noise: xorshiftNoise };
+export const SIGNALS = { chirp, tones_gaps: tonesGaps, noise: xorshiftNoise } satisfies Record<string, () => Float64Array>;
 
 const FIXTURES = new URL('./fixtures/', import.meta.url);
 
@@ -66,13 +66,13 @@ export const REF_CONFIG = {
 
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let e = 0;
-  for (let i = 0; i < a.length; i++) e = Math.max(e, Math.abs(a[i] - b[i]));
+  for (let i = 0; i < a.length; i++) e = Math.max(e, Math.abs(a[i]! - b[i]!));
   return e;
 }
 
 /** Max relative error of `got` vs `want` over entries where want > floor. */
 export function maxRelErr(got: ArrayLike<number>, want: ArrayLike<number>, floor = 0): number {
   let e = 0;
-  for (let i = 0; i < want.length; i++) if (want[i] > floor) e = Math.max(e, Math.abs(got[i] - want[i]) / want[i]);
+  for (let i = 0; i < want.length; i++) if (want[i]! > floor) e = Math.max(e, Math.abs(got[i]! - want[i]!) / want[i]!);
   return e;
 }

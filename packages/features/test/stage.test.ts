@@ -74,11 +74,11 @@ describe('features stage', async () => {
     const ex = new LogMelExtractor(logMelConfig(PARAMS, SR));
     for (const split of ['train', 'val', 'test']) {
       const f = await readTensorFile(join(outDir, `${split}.arrow`), { shape: [24, frames], columns: ['id', 'actor', 'emotion', 'copy'] });
-      expect(f.count).toBe(inputs[split].length);
-      expect(f.labels.id).toEqual(inputs[split].map((_, i) => `${split}-${i}`));
-      expect(f.labels.emotion).toEqual(inputs[split].map((_, i) => i % 8));
-      const last = inputs[split].length - 1;
-      expect(Array.from(f.data.subarray(last * 24 * frames, (last + 1) * 24 * frames))).toEqual(Array.from(ex.extract(inputs[split][last])));
+      expect(f.count).toBe(inputs[split]!.length);
+      expect(f.labels.id).toEqual(inputs[split]!.map((_, i) => `${split}-${i}`));
+      expect(f.labels.emotion).toEqual(inputs[split]!.map((_, i) => i % 8));
+      const last = inputs[split]!.length - 1;
+      expect(Array.from(f.data.subarray(last * 24 * frames, (last + 1) * 24 * frames))).toEqual(Array.from(ex.extract(inputs[split]![last]!)));
     }
   });
 
@@ -86,7 +86,7 @@ describe('features stage', async () => {
     const f = await readTensorFile(join(outDir, 'val.arrow'));
     expect(f.schema.metadata?.sample_rate).toBe(String(SR));
     expect(f.schema.metadata?.segment_offset).toBe('0.5');
-    const used = JSON.parse(f.schema.metadata!.features);
+    const used = JSON.parse(f.schema.metadata!.features!);
     expect(used).toEqual({ ...PARAMS, fmax: SR / 2 });
   });
 
@@ -99,16 +99,16 @@ describe('features stage', async () => {
     let constant = 0;
     for (let j = 0; j < size; j++) {
       let mu = 0;
-      for (let i = 0; i < n; i++) mu += train.data[i * size + j];
+      for (let i = 0; i < n; i++) mu += train.data[i * size + j]!;
       mu /= n;
       let v = 0;
-      for (let i = 0; i < n; i++) v += (train.data[i * size + j] - mu) ** 2;
+      for (let i = 0; i < n; i++) v += (train.data[i * size + j]! - mu) ** 2;
       const std = Math.sqrt(v / n);
       expect(sc.data[j]).toBeCloseTo(mu, 4);
       if (std === 0) {
         constant++;
         expect(sc.data[size + j]).toBe(1);
-      } else expect(Math.abs(sc.data[size + j] - std) / std).toBeLessThan(1e-5);
+      } else expect(Math.abs(sc.data[size + j]! - std) / std).toBeLessThan(1e-5);
     }
     expect(constant).toBeGreaterThan(0); // the silent tail sits at the -80 dB floor in every clip
   });
@@ -236,6 +236,6 @@ describe('ser-features CLI', () => {
 
 function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let e = 0;
-  for (let i = 0; i < a.length; i++) e = Math.max(e, Math.abs(a[i] - b[i]));
+  for (let i = 0; i < a.length; i++) e = Math.max(e, Math.abs(a[i]! - b[i]!));
   return e;
 }
