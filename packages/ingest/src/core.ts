@@ -57,7 +57,8 @@ export function parseRavdessName(fileName: string, dirName?: string): ClipLabels
       `bad RAVDESS name: expected MM-VV-EE-II-SS-RR-AA.wav (7 two-digit fields, e.g. 03-01-05-02-01-01-12.wav), got ${JSON.stringify(fileName)}`,
     );
   }
-  const [modality, vocal, emotion, intensity, statement, repetition, actor] = m.slice(1, 8).map(Number);
+  // NAME_RE has exactly 7 non-optional groups, so a match yields 7 fields.
+  const [modality, vocal, emotion, intensity, statement, repetition, actor] = m.slice(1, 8).map(Number) as [number, number, number, number, number, number, number];
   if (modality !== 3) {
     const kinds: Record<number, string> = { 1: 'full-AV', 2: 'video-only' };
     throw new RavdessNameError(`bad RAVDESS name: modality ${m[1]} (${kinds[modality] ?? 'unknown'}) is not 03 (audio-only)`);
@@ -167,11 +168,13 @@ export function emptyReport(files: number, sampleRate: number): IngestReport {
 
 /** Adds one ingested clip to the report (mutates and returns it). */
 export function addToReport(r: IngestReport, file: string, labels: ClipLabels, info: ClipInfo): IngestReport {
+  const emotion = EMOTIONS[labels.emotion];
+  if (emotion === undefined) throw new RangeError(`${file}: emotion index ${labels.emotion} is outside 0-${EMOTIONS.length - 1}`);
   r.duration_s = r.ingested === 0
     ? { min: info.duration, max: info.duration }
     : { min: Math.min(r.duration_s.min, info.duration), max: Math.max(r.duration_s.max, info.duration) };
   r.ingested += 1;
-  r.by_emotion[EMOTIONS[labels.emotion]] += 1;
+  r.by_emotion[emotion] = (r.by_emotion[emotion] ?? 0) + 1;
   if (info.channels > 1) r.multichannel.push(file);
   if (info.sourceRate !== r.sample_rate) r.resampled += 1;
   return r;

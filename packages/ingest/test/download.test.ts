@@ -109,7 +109,7 @@ describe('zip reader', () => {
     await expect(extractZip(slip, join(tmp, 'slip'))).rejects.toThrow(/entry "..\/evil.wav" would be written outside the target folder/);
     expect(existsSync(join(tmp, 'evil.wav'))).toBe(false);
     const bad = Buffer.from(makeZip([{ name: 'a.wav', data: wavA, method: 0 }]));
-    bad[30 + 5 + 100] ^= 0xff; // flip a byte of the stored data
+    bad[30 + 5 + 100]! ^= 0xff; // flip a byte of the stored data
     await writeFile(join(tmp, 'crc.zip'), bad);
     await expect(extractZip(join(tmp, 'crc.zip'), join(tmp, 'crc'))).rejects.toThrow(/entry a\.wav is corrupt \(size or CRC-32 mismatch\)/);
     await writeFile(join(tmp, 'no.zip'), 'hello');

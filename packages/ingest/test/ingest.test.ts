@@ -80,15 +80,15 @@ describe('ingest stage', () => {
       '03-01-03-01-02-01-02',
       '03-01-04-02-02-02-02',
     ]);
-    expect(r[1].labels).toEqual({ id: '03-01-05-02-01-02-01', actor: 1, gender: 'male', emotion: 4, intensity: 2, statement: 1, repetition: 2 });
-    expect(r[3].labels.gender).toBe('female');
+    expect(r[1]!.labels).toEqual({ id: '03-01-05-02-01-02-01', actor: 1, gender: 'male', emotion: 4, intensity: 2, statement: 1, repetition: 2 });
+    expect(r[3]!.labels.gender).toBe('female');
     expect(r.map((x) => x.tensor.length)).toEqual([4800, 4800, 4800, 9600, 4801, 4800]);
     // stereo: mean of the channels (0.5 and 0.1 amplitude tones in phase -> 0.3)
     const peak = (x: Float32Array) => x.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-    expect(peak(r[1].tensor)).toBeCloseTo(0.3, 3);
+    expect(peak(r[1]!.tensor)).toBeCloseTo(0.3, 3);
     // 16 kHz file resampled x3, still a 0.5-amplitude 400 Hz tone in the middle
-    expect(peak(r[2].tensor.subarray(1000, 3800))).toBeCloseTo(0.5, 2);
-    expect(r[2].tensor[2400 + 30]).toBeCloseTo(0.5 * Math.sin((2 * Math.PI * 400 * (2400 + 30)) / 48000), 2);
+    expect(peak(r[2]!.tensor.subarray(1000, 3800))).toBeCloseTo(0.5, 2);
+    expect(r[2]!.tensor[2400 + 30]).toBeCloseTo(0.5 * Math.sin((2 * Math.PI * 400 * (2400 + 30)) / 48000), 2);
   });
 
   it('resamples every clip to ingest.sample_rate (16000)', async () => {
@@ -150,7 +150,7 @@ describe('ingest stage', () => {
     expect(report.ingested).toBe(6);
     const sorted = [...badFiles].sort((a, b) => (a[0] < b[0] ? -1 : 1));
     expect(report.skipped.map((s) => s.file)).toEqual([...sorted.map((b) => b[0]), 'copy/03-01-01-01-01-01-01.wav']);
-    sorted.forEach(([, , re], i) => expect(report.skipped[i].reason).toMatch(re));
+    sorted.forEach(([, , re], i) => expect(report.skipped[i]!.reason).toMatch(re));
     expect(report.skipped.at(-1)?.reason).toMatch(/duplicate clip id 03-01-01-01-01-01-01 \(also Actor_01\/03-01-01-01-01-01-01\.wav\)/);
     expect(JSON.parse(await readFile(o.report, 'utf8')).skipped).toEqual(report.skipped);
     expect((await rows(o.out)).length).toBe(6);

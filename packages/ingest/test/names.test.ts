@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EMOTIONS, RavdessNameError, parseRavdessName } from '../src/core.ts';
+import { EMOTIONS, RavdessNameError, addToReport, emptyReport, parseRavdessName, type ClipInfo } from '../src/core.ts';
 
 describe('parseRavdessName', () => {
   it('parses the seven fields into the label columns', () => {
@@ -44,5 +44,23 @@ describe('parseRavdessName', () => {
   it('rejects a name whose actor disagrees with its Actor_NN folder', () => {
     expect(() => parseRavdessName('03-01-05-02-01-01-12.wav', 'Actor_13')).toThrow(/actor 12 in the name, but the file is in folder Actor_13/);
     expect(() => parseRavdessName('03-01-05-02-01-01-12.wav', 'somewhere')).not.toThrow();
+  });
+});
+
+describe('addToReport', () => {
+  const info: ClipInfo = { sourceRate: 16000, channels: 1, bitsPerSample: 16, format: 'pcm', duration: 3 };
+
+  it('counts a clip under its emotion name', () => {
+    const r = addToReport(emptyReport(1, 16000), 'Actor_12/03-01-05-02-01-01-12.wav', parseRavdessName('03-01-05-02-01-01-12.wav'), info);
+    expect(r.by_emotion[EMOTIONS[4]!]).toBe(1);
+    expect(r.ingested).toBe(1);
+  });
+
+  it('rejects an emotion index outside EMOTIONS, naming the file, and leaves the report as it was', () => {
+    const r = emptyReport(1, 16000);
+    const before = structuredClone(r);
+    const labels = { ...parseRavdessName('03-01-05-02-01-01-12.wav'), emotion: EMOTIONS.length };
+    expect(() => addToReport(r, 'x.wav', labels, info)).toThrow(/x\.wav: emotion index 8 is outside 0-7/);
+    expect(r).toEqual(before);
   });
 });

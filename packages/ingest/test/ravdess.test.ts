@@ -55,9 +55,9 @@ describe.skipIf(!DIR)('real RAVDESS corpus (RAVDESS_DIR)', () => {
     expect((min.n / 48000).toFixed(2)).toBe('2.94');
     expect((max.n / 48000).toFixed(2)).toBe('5.27');
     // sample values agree with scipy (sum and sum of |x| of the mono signal)
-    expect(sums['Actor_01/03-01-02-01-01-02-01.wav'][0]).toBeCloseTo(0.140289306640625, 6);
-    expect(sums['Actor_01/03-01-02-01-01-02-01.wav'][1]).toBeCloseTo(231.08792114257812, 4);
-    expect(sums['Actor_01/03-01-01-01-01-01-01.wav'][0]).toBeCloseTo(0.14508056640625, 6);
-    expect(sums['Actor_01/03-01-01-01-01-01-01.wav'][1]).toBeCloseTo(263.72833251953125, 4);
+    expect(sums['Actor_01/03-01-02-01-01-02-01.wav']![0]).toBeCloseTo(0.140289306640625, 6);
+    expect(sums['Actor_01/03-01-02-01-01-02-01.wav']![1]).toBeCloseTo(231.08792114257812, 4);
+    expect(sums['Actor_01/03-01-01-01-01-01-01.wav']![0]).toBeCloseTo(0.14508056640625, 6);
+    expect(sums['Actor_01/03-01-01-01-01-01-01.wav']![1]).toBeCloseTo(263.72833251953125, 4);
   });
 });
