@@ -24,7 +24,7 @@ function run(dir: string, ...args: string[]): { ms: number; out: string } {
 }
 
 const stat = (out: string) => /stats: (.*)/.exec(out)?.[1] ?? '?';
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ser-pipeline-bench-'));
 try {

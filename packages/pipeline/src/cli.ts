@@ -138,8 +138,9 @@ function usageLine(name: string, c: CommandSpec): string {
 /** `ser-pipeline <command> --help`: usage line, every flag, examples. */
 export function commandHelp(name: string): string {
   const c = COMMANDS[name];
-  const w = Math.max(...[...c.flags, GLOBAL_FLAGS[0]].map((f) => flagText(f).length));
-  const flags = [...c.flags, GLOBAL_FLAGS[0]].map((f) => `  ${flagText(f).padEnd(w)}  ${f.help}`);
+  if (!c) throw new PipelineError(`help: no command '${name}' (${Object.keys(COMMANDS).join(', ')})`);
+  const w = Math.max(...[...c.flags, GLOBAL_FLAGS[0]!].map((f) => flagText(f).length));
+  const flags = [...c.flags, GLOBAL_FLAGS[0]!].map((f) => `  ${flagText(f).padEnd(w)}  ${f.help}`);
   return [usageLine(name, c), '', c.summary, '', 'options:', ...flags, '', 'examples:', ...c.examples.map((e) => `  ${e}`)].join('\n');
 }
 
@@ -173,7 +174,7 @@ export function parseArgs(argv: string[], aliases: Record<string, string> = ALIA
   const positional: string[] = [];
   const flags = new Map<string, string | true>();
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
+    const a = argv[i]!;
     if (a === '--') {
       positional.push(...argv.slice(i + 1));
       break;
@@ -185,7 +186,7 @@ export function parseArgs(argv: string[], aliases: Record<string, string> = ALIA
       name = m[1];
       value = m[2];
     } else if ((m = /^-([a-zA-Z])(.*)$/.exec(a))) {
-      name = aliases[m[1]] ?? m[1];
+      name = aliases[m[1]!] ?? m[1];
       value = m[2] || undefined;
     }
     if (!name) {
@@ -219,7 +220,7 @@ export function findRoot(start: string): string {
 
 /** The command key (`repro`, `metrics show`, ...) and the remaining words. */
 function commandOf(words: string[]): { name: string; rest: string[] } {
-  const [cmd, ...rest] = words;
+  const [cmd = '', ...rest] = words;
   if (!TWO_WORD.has(cmd)) {
     if (!COMMANDS[cmd]) throw new PipelineError(`unknown command '${cmd}' (${Object.keys(COMMANDS).join(', ')}; ser-pipeline --help)`);
     return { name: cmd, rest };
@@ -227,7 +228,7 @@ function commandOf(words: string[]): { name: string; rest: string[] } {
   const sub = rest.find((w) => !w.startsWith('-'));
   const name = `${cmd} ${sub ?? ''}`;
   if (!COMMANDS[name]) {
-    const subs = Object.keys(COMMANDS).filter((n) => n.startsWith(`${cmd} `)).map((n) => n.split(' ')[1]);
+    const subs = Object.keys(COMMANDS).filter((n) => n.startsWith(`${cmd} `)).map((n) => n.split(' ')[1]!);
     if (rest.some((w) => w === '--help' || w === '-h') && sub === undefined) return { name: cmd, rest };
     throw new PipelineError(`${cmd}: unknown subcommand '${sub ?? ''}' (expected: ${subs.map((x) => `${cmd} ${x}`).join(' | ')})`);
   }
@@ -272,7 +273,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(COMMANDS[cmd] ? commandHelp(cmd) : Object.keys(COMMANDS).filter((n) => n.startsWith(`${cmd} `)).map(commandHelp).join('\n\n'));
     return 0;
   }
-  const spec = COMMANDS[cmd];
+  const spec = COMMANDS[cmd]!; // commandOf only returns a name that is not a command for --help, handled above
   for (const f of args.flags.keys()) {
     if (!spec.flags.some((x) => x.name === f)) throw new PipelineError(`${cmd}: unknown option --${f}`);
   }
@@ -376,7 +377,7 @@ export async function main(argv: string[]): Promise<number> {
       if (args.positional.length) throw new PipelineError(`metrics show takes no revision (got '${args.positional[0]}'; for a revision: metrics diff)`);
       const p = load(true);
       const [raw] = keys ? filterMetrics([readMetrics(p)], keys) : [readMetrics(p)];
-      const m = roundMetrics(raw, precision);
+      const m = roundMetrics(raw!, precision);
       head(`${heading('metrics show', resolved)}: ${m.size} metrics file(s)`);
       console.log(json ? JSON.stringify(Object.fromEntries(m), null, 2) : formatMetricsShow(m));
       return 0;
@@ -385,13 +386,13 @@ export async function main(argv: string[]): Promise<number> {
       const revs = args.positional;
       if (revs.length > 2) throw new PipelineError('metrics diff takes at most two revisions');
       const p = load(true);
-      const labels = [revs[0] ?? 'HEAD', revs[1] ?? 'workspace'];
+      const labels: [string, string] = [revs[0] ?? 'HEAD', revs[1] ?? 'workspace'];
       let sides = [readMetrics(p, labels[0]), revs[1] ? readMetrics(p, revs[1]) : readMetrics(p)];
       if (keys) sides = filterMetrics(sides, keys);
-      const ch = roundChanges(metricsDiff(sides[0], sides[1]), precision);
+      const ch = roundChanges(metricsDiff(sides[0]!, sides[1]!), precision);
       head(`${heading('metrics diff', resolved)}: ${labels[0]} vs ${labels[1]}`);
       if (json) console.log(JSON.stringify(ch, null, 2));
-      else if (!sides[0].size && !sides[1].size) console.log(`no metrics ${where(labels[0])} or ${where(labels[1])} (${p.lockFile}); nothing to compare`);
+      else if (!sides[0]!.size && !sides[1]!.size) console.log(`no metrics ${where(labels[0])} or ${where(labels[1])} (${p.lockFile}); nothing to compare`);
       else console.log(formatMetricsDiff(ch));
       return 0;
     }
@@ -409,7 +410,7 @@ async function gcCommand(root: string, resolved: ResolvedProfile, args: Args): P
   const force = args.flags.has('force');
   if (force && args.flags.has('dry')) throw new PipelineError('gc: --dry and --force contradict each other');
   if (args.positional.length) throw new PipelineError(`gc takes no arguments (got '${args.positional[0]}')`);
-  const scope: GcScope = scopes[0];
+  const scope: GcScope = scopes[0]!;
   const title = scope === 'workspace' ? heading('gc --workspace', resolved) : `gc --${scope}`;
   const dirs = workDirs(root);
   const plan = () => {

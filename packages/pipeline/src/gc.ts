@@ -69,7 +69,7 @@ export function locksInHistory(root: string): LockSource[] {
   let at = 0;
   while (at < out.length) {
     const nl = out.indexOf(0x0a, at);
-    const [sha, type, size] = out.subarray(at, nl).toString('utf8').split(' ');
+    const [sha = '', type, size] = out.subarray(at, nl).toString('utf8').split(' ');
     if (type !== 'blob') throw new PipelineError(`gc --all-commits: git could not read lock blob ${sha}`);
     const start = nl + 1;
     const end = start + Number(size);

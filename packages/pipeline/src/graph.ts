@@ -52,7 +52,7 @@ export function buildGraph(p: Pipeline): Graph {
   }
   const cycle = findCycle(p.stages.map((s) => s.name), upstream);
   if (cycle) {
-    const s = p.byName.get(cycle[0])!;
+    const s = p.byName.get(cycle[0]!)!;
     throw new PipelineError(located(p.file, s.line, s.name, `cycle: ${cycle.join(' -> ')}`));
   }
   // Kahn with pipeline order as tie-break: stable, readable order.
@@ -81,7 +81,7 @@ function findCycle(names: string[], upstream: Map<string, string[]>): string[] |
       if (state.get(u) === 1) {
         // stack holds a downstream-to-upstream walk; print it in data-flow order.
         const cyc = stack.slice(stack.indexOf(u)).reverse();
-        return [...cyc, cyc[0]];
+        return [...cyc, cyc[0]!];
       }
       if (!state.get(u)) {
         const c = visit(u);

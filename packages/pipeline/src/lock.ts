@@ -62,7 +62,7 @@ export function readLock(root: string, lockFile: string): Lock {
 
 function sortDeep(v: Json): Json {
   if (Array.isArray(v)) return v.map(sortDeep);
-  if (isObject(v)) return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortDeep(v[k])]));
+  if (isObject(v)) return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortDeep(v[k]!)]));
   return v;
 }
 

@@ -15,7 +15,7 @@ export function isObject(v: unknown): v is JsonObject {
 export function deepMerge(base: Json, over: Json): Json {
   if (isObject(base) && isObject(over)) {
     const out: JsonObject = { ...base };
-    for (const [k, v] of Object.entries(over)) out[k] = k in base ? deepMerge(base[k], v) : v;
+    for (const [k, v] of Object.entries(over)) out[k] = k in base ? deepMerge(base[k]!, v) : v;
     return out;
   }
   return over;
@@ -42,7 +42,7 @@ export function nestedSubset(values: Record<string, Json>): JsonObject {
       if (!isObject(cur[p])) cur[p] = {};
       cur = cur[p] as JsonObject;
     }
-    const last = parts[parts.length - 1];
+    const last = parts[parts.length - 1]!;
     cur[last] = isObject(cur[last]) && isObject(value) ? (deepMerge(cur[last], value) as JsonObject) : value;
   }
   return out;

@@ -86,7 +86,7 @@ function getValidators() {
 }
 
 function schemaError(v: Validator, base: (string | number)[], pos: Positions, file: string, stage?: string): never {
-  const e = v.errors![0];
+  const e = v.errors![0]!;
   const parts = [...base, ...e.instancePath.split('/').filter(Boolean).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))];
   let msg: string;
   if (e.keyword === 'additionalProperties') {
@@ -135,7 +135,7 @@ function lookup(key: string, ctx: Ctx): Json {
 /** `${a.b}` -> value. A string that is exactly one `${...}` keeps the value's type. */
 function interpValue(s: string, ctx: Ctx): Json {
   const whole = /^\$\{\s*([^}]*?)\s*\}$/.exec(s);
-  if (whole) return lookup(whole[1], ctx);
+  if (whole) return lookup(whole[1]!, ctx);
   return interpString(s, ctx);
 }
 
@@ -193,7 +193,7 @@ export function loadPipeline(opts: LoadOptions): Pipeline {
     const lc = new LineCounter();
     const doc = YAML.parseDocument(text, { lineCounter: lc, prettyErrors: false });
     if (doc.errors.length) {
-      const e = doc.errors[0];
+      const e = doc.errors[0]!;
       const line = e.linePos?.[0]?.line ?? lc.linePos(e.pos[0]).line;
       throw new PipelineError(`${file}:${line}: invalid YAML: ${e.message.split('\n')[0]}`);
     }
@@ -276,7 +276,7 @@ function buildStage(name: string, def: JsonObject, ctx: Ctx, profile: string): S
   // A stacked profile (`demo+webgpu`) has the stages of each of its overlays.
   if (profiles && !profileOverlays(profile).some((o) => profiles.includes(o))) return undefined;
   const c: Ctx = { ...ctx, stage: name, vars: mergeVars(ctx.vars, def.vars) };
-  c.vars.artifacts = ctx.vars.artifacts;
+  c.vars.artifacts = ctx.vars.artifacts!; // set on the root vars, copied into every stage's
   const list = (key: string): string[] => {
     const raw = def[key];
     if (raw === undefined) return [];
@@ -336,7 +336,7 @@ function validateSemantics(p: Pipeline, pos: Positions, lenientParams: boolean):
   const { file } = p;
   const producer = new Map<string, string>();
   for (const s of p.stages) {
-    const at = (key: string) => pos.line(['stages', s.name.split('@')[0], key]) ?? s.line;
+    const at = (key: string) => pos.line(['stages', s.name.split('@')[0]!, key]) ?? s.line;
     if (!lenientParams) {
       for (const k of s.params) {
         if (getDotted(p.params, k) === undefined) {

@@ -37,10 +37,10 @@ export class Positions {
       if (isMap(parent)) {
         const pair = (parent as YAMLMap).items.find((p) => isScalar(p.key) && String(p.key.value) === String(last));
         const range = (pair?.key as { range?: number[] } | undefined)?.range;
-        if (range) return this.lc.linePos(range[0]).line;
+        if (range) return this.lc.linePos(range[0]!).line;
       }
       const node = this.doc.getIn(pathParts.slice(0, n), true) as { range?: number[] } | undefined;
-      if (node?.range) return this.lc.linePos(node.range[0]).line;
+      if (node?.range) return this.lc.linePos(node.range[0]!).line;
     }
     return undefined;
   }

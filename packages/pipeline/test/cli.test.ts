@@ -100,6 +100,17 @@ describe('--version and --help', () => {
     expect(ws.cli('status', '--mermaid').err.trim()).toBe('ser-pipeline: status: unknown option --mermaid');
     expect(ws.cli('help', 'gc').out.split('\n')[0]).toMatch(/^usage: ser-pipeline gc /);
   });
+
+  it('commandHelp names an unknown command instead of failing on a missing spec', async () => {
+    // Imported, not spawned: the module runs main() on import unless told not to.
+    process.env.SER_PIPELINE_NO_MAIN = '1';
+    try {
+      const { commandHelp } = await import('../src/cli.ts');
+      expect(() => commandHelp('nope')).toThrow(/^help: no command 'nope' \(repro, /);
+    } finally {
+      delete process.env.SER_PIPELINE_NO_MAIN;
+    }
+  });
 });
 
 describe('the workspace profile', () => {

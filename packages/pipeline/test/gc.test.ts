@@ -80,7 +80,7 @@ describe('gc', () => {
     expect(after).toHaveLength(before.length - 3);
     for (const md5 of [x1.a, x1.dir]) expect(after).not.toContain(`${md5.slice(0, 2)}/${md5.slice(2)}`);
     // Every object both locks reference is still there: delete the outs and restore without running.
-    for (const [profile, artifacts] of [['default', 'artifacts'], ['demo', 'artifacts/demo']]) {
+    for (const [profile, artifacts] of [['default', 'artifacts'], ['demo', 'artifacts/demo']] as const) {
       fs.rmSync(path.join(ws.dir, artifacts, 'a.txt'));
       fs.rmSync(path.join(ws.dir, artifacts, 'dirout'), { recursive: true });
       const re = ws.cli('repro', '--profile', profile);
