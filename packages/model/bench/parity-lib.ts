@@ -328,7 +328,7 @@ export async function runParity(o: ParityOptions): Promise<ParityResult> {
       const before = ours.subarray(s * total, (s + 1) * total);
       const after = ours.subarray((s + 1) * total, (s + 2) * total);
       const pa = theirs.subarray(s * total, (s + 1) * total);
-      const acc = { tr: [0, 0], st: [0, 0] };
+      const acc: { tr: [number, number]; st: [number, number] } = { tr: [0, 0], st: [0, 0] };
       let off = 0;
       weights.forEach((w, i) => {
         const k = size(w);

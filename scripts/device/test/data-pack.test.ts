@@ -67,7 +67,7 @@ describe('data pack', () => {
     const m = packData({ dataDir: src, outDir: parts, partBytes: 30_000, window: DEFAULT_WINDOW });
     const victim = join(parts, m.parts[1]!.file);
     const bytes = readFileSync(victim);
-    bytes[100] ^= 0xff;
+    bytes[100]! ^= 0xff;
     writeFileSync(victim, bytes);
     const out = join(work, 'rebuilt2');
     expect(() => unpackData(parts, out)).toThrow(new RegExp(`part .*${m.parts[1]!.file} is corrupt`));
