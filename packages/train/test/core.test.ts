@@ -1,14 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
-// The core needs only `tf` and `batchGrads` from @ser/model: plain tfjs on the cpu backend keeps
-// these tests independent of the model package's layers and backends (`@ser/model/step` is the
-// narrow entry that loads batchGrads and tfjs only, not the wasm backend).
-vi.mock('@ser/model', async () => ({
-  tf: await import('@tensorflow/tfjs'),
-  batchGrads: (await import('@ser/model/step')).batchGrads,
-  inferBatches: (await import('@ser/model/infer')).inferBatches,
-  // Plain tfjs layers here: no SeededDropout counters to set.
-  setDropoutStep: () => {},
-}));
+// The core needs only `tf`, `batchGrads` and `inferBatches` from @ser/model: plain tfjs on the cpu
+// backend keeps these tests independent of the model package's layers and backends.
+vi.mock('@ser/model', () => import('./plain-model.ts'));
 const { tf } = await import('@ser/model');
 import {
   decodeState,

@@ -1,10 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-vi.mock('@ser/model', async () => ({
-  tf: await import('@tensorflow/tfjs'),
-  batchGrads: (await import('@ser/model/step')).batchGrads,
-  inferBatches: (await import('@ser/model/infer')).inferBatches,
-  setDropoutStep: () => {},
-}));
+vi.mock('@ser/model', () => import('./plain-model.ts'));
 const { tf } = await import('@ser/model');
 import {
   clipByGlobalNorm,
