@@ -15,6 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { PipelineError } from './errors.ts';
 import { Cache } from './cache.ts';
 import { parseLockText, type Lock, type LockedPath } from './lock.ts';
+import { PROFILE_NAME_PATTERN } from './profile.ts';
 
 export type GcScope = 'workspace' | 'all-profiles' | 'all-commits';
 
@@ -31,7 +32,8 @@ export interface GcPlan {
   runs: { total: number; remove: string[] };
 }
 
-const LOCK_NAME = /^pipeline(\.[A-Za-z0-9_-]+)?\.lock$/;
+// pipeline.lock and every profile's pipeline.<profile>.lock, stacked ones (`demo+webgpu`) included.
+const LOCK_NAME = new RegExp(`^pipeline(\\.${PROFILE_NAME_PATTERN})?\\.lock$`);
 
 /** Every pipeline*.lock in `dir` (the directory holding pipeline.yaml), sorted. */
 export function workspaceLockFiles(dir: string): string[] {

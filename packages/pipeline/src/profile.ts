@@ -23,8 +23,9 @@ export interface ResolvedProfile {
   source: ProfileSource;
 }
 
-// One overlay name, or several joined by '+' (stacked left to right).
-const PROFILE_NAME = /^[A-Za-z0-9_-]+(\+[A-Za-z0-9_-]+)*$/;
+/** One overlay name, or several joined by '+' (stacked left to right): the `P` of pipeline.P.lock. */
+export const PROFILE_NAME_PATTERN = '[A-Za-z0-9_-]+(?:\\+[A-Za-z0-9_-]+)*';
+const PROFILE_NAME = new RegExp(`^${PROFILE_NAME_PATTERN}$`);
 const OVERLAY = /^params\.([A-Za-z0-9_-]+)\.yaml$/;
 
 /** `default` plus every profile with a params.<name>.yaml overlay in the workspace root. */

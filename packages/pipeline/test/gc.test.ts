@@ -134,3 +134,16 @@ describe('gc', () => {
     expect(cacheFiles(ws)).toEqual(before);
   });
 });
+
+describe('gc and stacked profiles', () => {
+  it("--all-profiles keeps what a stacked profile's lock (pipeline.a+b.lock) references", () => {
+    ws = workspace({ 'pipeline.yaml': PIPELINE, 'params.yaml': 'x: 1\n', 'params.demo.yaml': 'x: 5\n', 'params.fast.yaml': 'x: 7\n' });
+    expect(ws.cli('repro', '--profile', 'demo+fast').code).toBe(0);
+    const md5 = YAML.parse(ws.read('pipeline.demo+fast.lock')).stages.a.outs[0].md5 as string;
+    const r = ws.cli('gc', '--all-profiles', '--force');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('pipeline.demo+fast.lock');
+    expect(cacheFiles(ws)).toContain(`${md5.slice(0, 2)}/${md5.slice(2)}`);
+    expect(ws.cli('status', '--profile', 'demo+fast').out.split('\n')[0]).toContain('all 2 stage(s) up to date');
+  });
+});
