@@ -14,25 +14,7 @@ import {
   paddedHannWindow,
   powerToDb,
 } from '@ser/audio';
-
-/** The paper's log-mel settings at 48 kHz (librosa's reference arrays use the same). */
-const REF_CONFIG = {
-  sampleRate: 48000,
-  nFft: 1024,
-  winLength: 512,
-  hopLength: 256,
-  nMels: 128,
-  fmin: 0,
-  fmax: 24000,
-  amin: 1e-10,
-  topDb: 80,
-} as const;
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let e = 0;
-  for (let i = 0; i < a.length; i++) e = Math.max(e, Math.abs(a[i]! - b[i]!));
-  return e;
-}
+import { REF_CONFIG, maxAbsDiff } from '@ser/audio/testing';
 
 function rand(n: number, seed = 1): Float64Array {
   const x = new Float64Array(n);

@@ -51,24 +51,8 @@ export function manifest(): { signals: Record<string, { y_first8: number[]; S_sh
   return JSON.parse(readFileSync(new URL('manifest.json', FIXTURES), 'utf8'));
 }
 
-/** librosa's settings for every reference array. */
-export const REF_CONFIG = {
-  sampleRate: 48000,
-  nFft: 1024,
-  winLength: 512,
-  hopLength: 256,
-  nMels: 128,
-  fmin: 0,
-  fmax: 24000,
-  amin: 1e-10,
-  topDb: 80,
-} as const;
-
-export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let e = 0;
-  for (let i = 0; i < a.length; i++) e = Math.max(e, Math.abs(a[i]! - b[i]!));
-  return e;
-}
+// librosa's settings for every reference array, and the error measure: one copy, in @ser/audio/testing.
+export { REF_CONFIG, maxAbsDiff } from '@ser/audio/testing';
 
 /** Max relative error of `got` vs `want` over entries where want > floor. */
 export function maxRelErr(got: ArrayLike<number>, want: ArrayLike<number>, floor = 0): number {
