@@ -20,4 +20,5 @@ export { type Rng, createRng } from './rng.ts';
 export { log, progress, PROGRESS_INTERVAL_MS, statusLine, progressBar, isInteractive, type StatusLine, type StatusLineOptions } from './log.ts';
 export { runCli, writeFileAtomic, writeJsonAtomic } from './cli.ts';
 export { type StageArgs, type StageLog, stageLog, stageScratch, stageProfile } from './stage.ts';
+export { type PathFlag, type StageCliSpec, runStageCli } from './stage-cli.ts';
 export { EMOTIONS, type Emotion } from './labels.ts';
