@@ -11,7 +11,7 @@ import { repro, resolveTargets, workDirs } from './runner.ts';
 import { acquireRunLock } from './runlock.ts';
 import { paramsFileNames, profileOverlays } from './params.ts';
 import { listProfiles, profileLabel, rememberProfile, resolveProfile, type ResolvedProfile } from './profile.ts';
-import { applyGc, formatBytes, lockSources, planGc, type GcPlan, type GcScope } from './gc.ts';
+import { applyGc, formatBytes, lockSources, planGc, refuseWhileExperimentsRun, type GcPlan, type GcScope } from './gc.ts';
 import {
   dagMermaid,
   dagText,
@@ -430,6 +430,7 @@ async function gcCommand(root: string, resolved: ResolvedProfile, args: Args): P
   // Hold the run lock: a running repro stores objects before its lock names them.
   const release = await acquireRunLock(root, false);
   try {
+    refuseWhileExperimentsRun(root);
     const g = plan();
     applyGc(g);
     report(g, 'removed');

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { PipelineError } from './errors.ts';
 import type { Json } from './params.ts';
 import { nearest } from './params-schema.ts';
+import { runLockHolder } from './runlock.ts';
 
 /**
  * Experiments on disk: one folder per experiment under EXPS_DIR holding exp.json (its ExpRecord),
@@ -105,4 +106,20 @@ export function writeExperiment(root: string, record: ExpRecord): void {
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, JSON.stringify(record, null, 2) + '\n');
   fs.renameSync(tmp, file);
+}
+
+/** The lock files of every experiment that has one, relative to the root (gc keeps what they reference). */
+export function experimentLockFiles(root: string): string[] {
+  return experimentNames(root)
+    .sort()
+    .map((name) => readExperiment(root, name).lockFile)
+    .filter((f) => fs.existsSync(path.join(root, f)));
+}
+
+/** Experiments whose repro holds its run lock now (a live pid), by name. */
+export function runningExperiments(root: string): { name: string; pid: number }[] {
+  return experimentNames(root).flatMap((name) => {
+    const pid = runLockHolder(path.join(root, expWorkspace(name)));
+    return pid === undefined ? [] : [{ name, pid }];
+  });
 }

@@ -6,6 +6,8 @@
  * - `all-profiles`: every pipeline*.lock in the workspace;
  * - `all-commits`:  every pipeline*.lock in the workspace and in every commit reachable from any
  *                   git ref (branches, tags, stash).
+ * Every scope also keeps what each experiment's lock (`.pipeline/exps/<name>/pipeline.lock`)
+ * references: an experiment's outs live in the shared cache until `exp remove`.
  * A lock keeps every md5 it lists (deps and outs) and, for a directory, its manifest and every
  * file in it. A run-cache entry is kept when all the outs it records are kept.
  */
@@ -16,6 +18,7 @@ import { PipelineError } from './errors.ts';
 import { Cache } from './cache.ts';
 import { parseLockText, type Lock, type LockedPath } from './lock.ts';
 import { PROFILE_NAME_PATTERN } from './profile.ts';
+import { experimentLockFiles, runningExperiments } from './exp-store.ts';
 
 export type GcScope = 'workspace' | 'all-profiles' | 'all-commits';
 
@@ -84,8 +87,9 @@ export function locksInHistory(root: string): LockSource[] {
 /** The lock sources a scope keeps. `profileLock` is the selected profile's lock (for `workspace`). */
 export function lockSources(root: string, scope: GcScope, profileLock: string): LockSource[] {
   const read = (f: string): LockSource[] => (fs.existsSync(path.join(root, f)) ? [{ label: f, text: fs.readFileSync(path.join(root, f), 'utf8') }] : []);
-  if (scope === 'workspace') return read(profileLock);
-  const here = workspaceLockFiles(root).flatMap(read);
+  const experiments = experimentLockFiles(root).flatMap(read);
+  if (scope === 'workspace') return [...read(profileLock), ...experiments];
+  const here = [...workspaceLockFiles(root).flatMap(read), ...experiments];
   return scope === 'all-profiles' ? here : [...here, ...locksInHistory(root)];
 }
 
@@ -161,4 +165,13 @@ export function formatBytes(n: number): string {
     u++;
   }
   return u === 0 ? `${n} bytes` : `${v.toFixed(1)} ${units[u]} (${n} bytes)`;
+}
+
+/**
+ * gc --force while an experiment runs could remove objects it stored but has not locked yet
+ * (as for the workspace's repro, whose run lock gc holds): refuse, naming them.
+ */
+export function refuseWhileExperimentsRun(root: string): void {
+  const running = runningExperiments(root);
+  if (running.length) throw new PipelineError(`gc: experiment(s) running: ${running.map((r) => `${r.name} (pid ${r.pid})`).join(', ')}; run gc when they are done`);
 }

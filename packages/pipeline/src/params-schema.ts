@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PipelineError, located } from './errors.ts';
 import { memoParse } from './memo.ts';
-import { isObject, type Json, type JsonObject, type ParamsSource } from './params.ts';
+import { canonical, deepMerge, flatten, formatOverride, getDotted, isObject, nestedSubset, type Json, type JsonObject, type ParamsSource } from './params.ts';
 import { createAjv, positionsOf, type Positions } from './yaml-schema.ts';
 
 export const PARAMS_SCHEMA_FILE = 'params.schema.json';
@@ -56,12 +56,12 @@ export function readParamsSchema(root: string): { text: string; schema: SchemaNo
 /**
  * Throws one PipelineError listing every problem (one line each, in file and line order) when
  * the merged params do not match the schema. Memoised by the texts of the schema and the params
- * files, so an unchanged workspace never loads ajv.
+ * files (and the -S overrides merged in), so an unchanged workspace never loads ajv.
  */
-export function checkParamsSchema(root: string, sources: ParamsSource[], merged: JsonObject): void {
+export function checkParamsSchema(root: string, sources: ParamsSource[], merged: JsonObject, overrides: Record<string, Json> = {}): void {
   const found = readParamsSchema(root);
   if (!found) return;
-  const texts = sources.map((s) => `${s.name}\0${s.text}`).join('\0');
+  const texts = [...sources.map((s) => `${s.name}\0${s.text}`), `-S\0${canonical(overrides)}`].join('\0');
   memoParse(root, `params-schema\0${found.text}`, texts, () => {
     const problems = paramsProblems(found.schema, sources, merged);
     if (problems.length) throw new PipelineError(problems.join('\n'));
@@ -281,4 +281,53 @@ export function editDistance(a: string, b: string): number {
     }
   }
   return d[a.length]![b.length]!;
+}
+
+// ---------------------------------------------------------------- -S overrides
+
+/**
+ * `base` with each dotted key of `overrides` (`train.lr` -> 0.01) set. Only keys that exist in
+ * `base` may be set (a typo would otherwise add a key no stage reads): an unknown key is a
+ * PipelineError naming `-S key=value` and the nearest known key.
+ */
+export function applyOverrides(base: JsonObject, overrides: Record<string, Json>): JsonObject {
+  let out: JsonObject = base;
+  for (const [key, value] of Object.entries(overrides)) {
+    if (getDotted(base, key) === undefined) throw new PipelineError(`-S ${formatOverride(key, value)}: unknown params key '${key}'${nearestKeyHint(base, key)}`);
+    out = deepMerge(out, nestedSubset({ [key]: value })) as JsonObject;
+  }
+  return out;
+}
+
+/** ` (did you mean train.lr?)`: a close sibling of the first missing part, else the same name in another section. */
+function nearestKeyHint(base: JsonObject, key: string): string {
+  const parts = key.split('.');
+  let cur: JsonObject = base;
+  let i = 0;
+  while (i < parts.length - 1 && isObject(cur[parts[i]!])) cur = cur[parts[i++]!] as JsonObject;
+  const near = nearest(parts[i]!, Object.keys(cur));
+  // `q.y` -> `p.y` when the typo is in a section name and the rest exists under it.
+  const fixed = near === undefined ? undefined : [...parts.slice(0, i), near, ...parts.slice(i + 1)].join('.');
+  if (fixed !== undefined && getDotted(base, fixed) !== undefined) return ` (did you mean ${fixed}?)`;
+  if (near !== undefined) return ` (did you mean ${[...parts.slice(0, i), near].join('.')}?)`;
+  const last = parts[parts.length - 1]!;
+  const elsewhere = Object.keys(flatten(base)).filter((k) => k === last || k.endsWith(`.${last}`));
+  return elsewhere.length ? ` (did you mean ${elsewhere.join(' or ')}?)` : '';
+}
+
+/**
+ * Each override's value against the schema of its key (params.schema.json; none: nothing to
+ * check): `-S train.lr=fast: expected a number >= 0, got "fast"`, all problems at once.
+ */
+export function checkOverrideTypes(root: string, overrides: Record<string, Json>): void {
+  const found = readParamsSchema(root);
+  if (!found || !Object.keys(overrides).length) return;
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(overrides)) {
+    const node = nodeAt(found.schema, key.split('.'));
+    if (!node) continue;
+    const validate = createAjv({ allErrors: false }).compile(node);
+    if (!validate(value)) problems.push(`-S ${formatOverride(key, value)}: ${key}: expected ${describe(node)}, got ${show(value)}`);
+  }
+  if (problems.length) throw new PipelineError(problems.join('\n'));
 }

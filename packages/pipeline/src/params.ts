@@ -122,3 +122,9 @@ export function mergeParams(sources: ParamsSource[]): JsonObject {
 export function loadParams(root: string, profile: string): JsonObject {
   return mergeParams(readParamsSources(root, profile));
 }
+
+
+/** `train.lr=0.01`, `model.channels=[8,16]`: an override as the user writes it after -S. */
+export function formatOverride(key: string, value: Json): string {
+  return `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`;
+}

@@ -8,7 +8,7 @@ import YAML, { LineCounter } from 'yaml';
 import { PipelineError, located } from './errors.ts';
 import { memoParse } from './memo.ts';
 import { mergeParams, paramsFileNames, profileOverlays, readParamsSources, getDotted, isObject, type Json, type JsonObject } from './params.ts';
-import { checkParamsSchema } from './params-schema.ts';
+import { applyOverrides, checkOverrideTypes, checkParamsSchema } from './params-schema.ts';
 import { Positions, createAjv, type Validator } from './yaml-schema.ts';
 
 export const PIPELINE_FILE = 'pipeline.yaml';
@@ -166,6 +166,15 @@ export interface LoadOptions {
    * (params.schema.json). Used by `dag`, `params diff`, `metrics` and the Nx plugin.
    */
   lenientParams?: boolean;
+  /**
+   * Dotted params keys set over the profile's params (`exp run -S train.lr=0.01`): each key must
+   * exist, and each value must fit the params schema, before anything runs.
+   */
+  overrides?: Record<string, Json>;
+  /** What `${artifacts}` resolves to, instead of the profile's (an experiment's own folder). */
+  artifacts?: string;
+  /** The lock file (relative to the root), instead of the profile's. */
+  lockFile?: string;
 }
 
 function normPath(p: string, ctx: Ctx, what: string): string {
@@ -221,10 +230,12 @@ export function loadPipeline(opts: LoadOptions): Pipeline {
   const rawStages = (raw as JsonObject).stages as JsonObject;
 
   const sources = readParamsSources(root, profile);
-  const artifacts = artifactsRoot(profile);
-  const params = withArtifacts(mergeParams(sources), artifacts);
+  const artifacts = opts.artifacts ?? artifactsRoot(profile);
+  const overrides = opts.overrides ?? {};
+  if (!opts.lenientParams) checkOverrideTypes(root, overrides);
+  const params = withArtifacts(applyOverrides(mergeParams(sources), overrides), artifacts);
   // Unknown keys and bad values in params*.yaml stop here, before any stage runs.
-  if (!opts.lenientParams) checkParamsSchema(root, sources, params);
+  if (!opts.lenientParams) checkParamsSchema(root, sources, params, overrides);
   const globalVars = mergeVars({ ...params, artifacts }, (raw as JsonObject).vars);
   // `artifacts` is built in: a var or param of that name cannot shadow it.
   globalVars.artifacts = artifacts;
@@ -266,7 +277,7 @@ export function loadPipeline(opts: LoadOptions): Pipeline {
   }
 
   const byName = new Map(stages.map((s) => [s.name, s]));
-  const p: Pipeline = { root, file, profile, artifacts, params, stages, byName, lockFile: lockFileName(file, profile) };
+  const p: Pipeline = { root, file, profile, artifacts, params, stages, byName, lockFile: opts.lockFile ?? lockFileName(file, profile) };
   validateSemantics(p, pos, opts.lenientParams ?? false);
   return p;
 }

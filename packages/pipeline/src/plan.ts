@@ -30,16 +30,18 @@ export interface PlanInput {
   entry: LockEntry | undefined;
   force: boolean;
   caches: CacheLookup;
+  /** The artifacts root of this repro: run keys write it as `${artifacts}` (`runKey`). */
+  artifacts: string;
 }
 
-export function planStage({ state, entry, force, caches }: PlanInput): StagePlan {
+export function planStage({ state, entry, force, caches, artifacts }: PlanInput): StagePlan {
   const reasons = state.reasons;
-  if (force) return { action: 'run', reasons, forced: reasons.length === 0, runKey: runKey(state) };
+  if (force) return { action: 'run', reasons, forced: reasons.length === 0, runKey: runKey(state, artifacts) };
   if (reasons.length === 0) return { action: 'cached', reasons: [] };
   if (entry && onlyOutsChanged(reasons) && entry.outs.every((out) => caches.hasObject(out))) {
     return { action: 'restore-from-cache', reasons, outs: entry.outs };
   }
-  const key = runKey(state);
+  const key = runKey(state, artifacts);
   const recorded = caches.runCacheOuts(key);
   if (recorded && samePaths(recorded, allOuts(state.stage)) && recorded.every((out) => caches.hasObject(out))) {
     return { action: 'restore-from-run-cache', reasons, outs: recorded };

@@ -1,4 +1,8 @@
-/** `.pipeline/repro.lock`: one repro per workspace; a lock left by a dead pid is taken over. */
+/**
+ * `.pipeline/repro.lock`: one repro per workspace; a lock left by a dead pid is taken over. An
+ * experiment holds its own (`.pipeline/exps/<name>/repro.lock`), so experiments and the
+ * workspace's repro run side by side.
+ */
 import fs from 'node:fs';
 import path from 'node:path';
 import { PipelineError } from './errors.ts';
@@ -29,17 +33,32 @@ function tryAcquire(file: string): number | undefined {
   return now === process.pid ? undefined : now;
 }
 
-/** Take the run lock or throw (or poll every 200 ms with `wait`). Returns the release function. */
-export async function acquireRunLock(root: string, wait: boolean, onWait?: (pid: number) => void): Promise<() => void> {
-  const dir = path.join(root, '.pipeline');
+export const RUN_LOCK_FILE = 'repro.lock';
+
+/** The pid holding the run lock in `dir` (absolute), when a live process holds it. */
+export function runLockHolder(dir: string): number | undefined {
+  try {
+    const pid = Number.parseInt(fs.readFileSync(path.join(dir, RUN_LOCK_FILE), 'utf8'), 10);
+    return Number.isFinite(pid) && pid > 0 && alive(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Take the run lock in `dir` (default `<root>/.pipeline`) or throw (or poll every 200 ms with
+ * `wait`). Returns the release function.
+ */
+export async function acquireRunLock(root: string, wait: boolean, onWait?: (pid: number) => void, dir = path.join(root, '.pipeline')): Promise<() => void> {
   fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, 'repro.lock');
+  const file = path.join(dir, RUN_LOCK_FILE);
+  const shown = path.relative(root, file);
   let told = false;
   for (;;) {
     const holder = tryAcquire(file);
     if (holder === undefined) break;
     if (!wait) {
-      throw new PipelineError(`another repro (pid ${holder}) is running on this workspace (.pipeline/repro.lock); wait for it or pass --wait`);
+      throw new PipelineError(`another repro (pid ${holder}) is running on this workspace (${shown}); wait for it or pass --wait`);
     }
     if (!told) onWait?.(holder);
     told = true;

@@ -16,7 +16,7 @@ import { Cache } from './cache.ts';
 import { readLock, writeLock, type Lock, type LockEntry, type LockedPath } from './lock.ts';
 import { computeStatus, evaluateStage, toLocked, type StageState } from './status.ts';
 import { canonical, nestedSubset, type Json } from './params.ts';
-import { acquireRunLock } from './runlock.ts';
+import { acquireRunLock, RUN_LOCK_FILE } from './runlock.ts';
 import { describePlan, planStage, type CacheLookup, type StagePlan } from './plan.ts';
 import { RunCache } from './runcache.ts';
 import { schedule } from './schedule.ts';
@@ -37,6 +37,11 @@ export interface ReproOptions {
   checkExcept?: string[];
   /** How the first line names the profile (default: `profile <name>`). */
   profileLabel?: string;
+  /**
+   * A folder (relative to the root) holding this repro's own staging, scratch, hash memo and run
+   * lock instead of `.pipeline` (an experiment's); the cache and run-cache stay shared.
+   */
+  ownDir?: string;
   log?: (line: string) => void;
 }
 
@@ -50,15 +55,21 @@ export interface ReproResult {
   seconds: number;
 }
 
-export function workDirs(root: string) {
+/**
+ * The engine's folders. The content cache and run-cache are always `.pipeline`'s; staging,
+ * scratch, the hash memo and the run lock live in `ownDir` (relative to the root) when given.
+ */
+export function workDirs(root: string, ownDir?: string) {
   const base = path.join(root, '.pipeline');
+  const own = ownDir === undefined ? base : path.resolve(root, ownDir);
   return {
     base,
     cache: path.join(base, 'cache'),
     runs: path.join(base, 'runs'),
-    staging: path.join(base, 'staging'),
-    scratch: path.join(base, 'scratch'),
-    state: path.join(base, 'state.json'),
+    own,
+    staging: path.join(own, 'staging'),
+    scratch: path.join(own, 'scratch'),
+    state: path.join(own, 'state.json'),
   };
 }
 
@@ -104,13 +115,15 @@ export async function repro(pipeline: Pipeline, options: ReproOptions = {}): Pro
   const log = options.log ?? ((l: string) => process.stdout.write(l + '\n'));
   const graph = buildGraph(pipeline);
   const selected = selectStages(pipeline, graph, options);
-  const hasher = new Hasher(pipeline.root, workDirs(pipeline.root).state);
+  const dirs = workDirs(pipeline.root, options.ownDir);
+  const hasher = new Hasher(pipeline.root, dirs.state);
   log(`repro${options.dry ? ' --dry' : ''} (${options.profileLabel ?? `profile ${pipeline.profile}`}): ${selected.length} stage(s) selected, lock ${pipeline.lockFile}`);
   if (options.dry) return dryRun(pipeline, graph, selected, !!options.force, hasher, log, startedAt);
 
-  const release = await acquireRunLock(pipeline.root, !!options.wait, (pid) => log(`waiting for repro pid ${pid} to finish (.pipeline/repro.lock)...`));
+  const lockName = path.relative(pipeline.root, path.join(dirs.own, RUN_LOCK_FILE));
+  const release = await acquireRunLock(pipeline.root, !!options.wait, (pid) => log(`waiting for repro pid ${pid} to finish (${lockName})...`), dirs.own);
   try {
-    return await runSelected(pipeline, graph, selected, options, hasher, log, startedAt);
+    return await runSelected(pipeline, graph, selected, options, dirs, hasher, log, startedAt);
   } finally {
     hasher.save();
     release();
@@ -133,14 +146,13 @@ function dryRun(pipeline: Pipeline, graph: Graph, selected: string[], force: boo
   return { outcomes, mismatched: [], ok: true, seconds: (Date.now() - startedAt) / 1000 };
 }
 
-async function runSelected(pipeline: Pipeline, graph: Graph, selected: string[], options: ReproOptions, hasher: Hasher, log: (l: string) => void, startedAt: number): Promise<ReproResult> {
-  const dirs = workDirs(pipeline.root);
+async function runSelected(pipeline: Pipeline, graph: Graph, selected: string[], options: ReproOptions, dirs: ReturnType<typeof workDirs>, hasher: Hasher, log: (l: string) => void, startedAt: number): Promise<ReproResult> {
   const lock = readLock(pipeline.root, pipeline.lockFile);
   const lockBefore: Lock = structuredClone(lock);
   cleanStaging(dirs.staging);
   checkSourceDeps(pipeline, selected, hasher);
 
-  const ctx: ReproContext = { pipeline, lock, hasher, cache: new Cache(dirs.cache), runCache: new RunCache(dirs.runs), dirs, log };
+  const ctx: ReproContext = { pipeline, lock, hasher, cache: new Cache(dirs.cache), runCache: new RunCache(dirs.runs, pipeline.artifacts), dirs, log };
   const outcomes = new Map<string, Outcome>();
   await schedule({
     order: selected,
@@ -187,7 +199,7 @@ async function reproStage(ctx: ReproContext, name: string, force: boolean): Prom
   const entry = ctx.lock[name];
   const state = evaluateStage(ctx.pipeline, stage, entry, ctx.hasher);
   const caches: CacheLookup = { hasObject: (out) => ctx.cache.has(out), runCacheOuts: (key) => ctx.runCache.lookup(key) };
-  const plan = planStage({ state, entry, force, caches });
+  const plan = planStage({ state, entry, force, caches, artifacts: ctx.pipeline.artifacts });
   switch (plan.action) {
     case 'cached':
       ctx.log(`${name}: cached`);
@@ -257,7 +269,7 @@ interface StagedRun {
 async function runInStaging(ctx: ReproContext, state: StageState, runKey: string): Promise<StagedRun> {
   const { stage } = state;
   const { pipeline } = ctx;
-  const stagingRel = stagingDirOf(stage.name);
+  const stagingRel = stagingDirOf(stage.name, process.pid, path.relative(pipeline.root, ctx.dirs.staging).split(path.sep).join('/'));
   const stagingAbs = path.resolve(pipeline.root, stagingRel);
   fs.rmSync(stagingAbs, { recursive: true, force: true });
   const { cmd, tokens } = stageCmd(stage, stagingRel);

@@ -7,9 +7,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { allOuts, outToken, tokenRegex, type Stage } from './parse.ts';
 
-/** Staging folder of one stage in this process, relative to the repository root (posix). */
-export function stagingDirOf(stage: string, pid = process.pid): string {
-  return path.posix.join('.pipeline', 'staging', `${stage}.${pid}`);
+/**
+ * Staging folder of one stage in this process, relative to the repository root (posix), under
+ * `stagingRel` (`.pipeline/staging`, or an experiment's own).
+ */
+export function stagingDirOf(stage: string, pid = process.pid, stagingRel = '.pipeline/staging'): string {
+  return path.posix.join(stagingRel, `${stage}.${pid}`);
 }
 
 /**

@@ -42,11 +42,56 @@ export function toLocked(pathRel: string, h: HashInfo): LockedPath {
   return o;
 }
 
-/** Everything that decides a stage's outputs; also names its scratch dir and run-cache entry. */
-export function runKey(st: StageState): string {
-  const deps = st.stage.deps.map((d) => [d, st.deps.get(d)?.md5 ?? null]);
-  const params = Object.entries(st.params).map(([k, v]) => [k, canonical(v)]);
-  return md5Text(JSON.stringify({ cmd: st.stage.cmd, deps, params, outs: allOuts(st.stage) }));
+/** What a run key hashes: the command, each dep with its md5, the params and the out paths. */
+export interface RunInputs {
+  cmd: string;
+  deps: [path: string, md5: string | null][];
+  params: [key: string, canonical: string][];
+  outs: string[];
+}
+
+/**
+ * Everything that decides a stage's outputs; also names its scratch dir and run-cache entry.
+ * Paths are hashed with the artifacts root written as `${artifacts}`, so the same stage under
+ * another artifacts root (an experiment's folder) has the same key and restores from the
+ * run-cache. (Run-cache entries recorded before keys were written this way no longer match.)
+ */
+export function runKey(st: StageState, artifacts: string): string {
+  const deps = st.stage.deps.map((d): [string, string | null] => [d, st.deps.get(d)?.md5 ?? null]);
+  const params = Object.entries(st.params).map(([k, v]): [string, string] => [k, canonical(v)]);
+  return runKeyOf({ cmd: st.stage.cmd, deps, params, outs: allOuts(st.stage) }, artifacts);
+}
+
+/** The run key of a lock entry: what that recorded run would have been keyed by. */
+export function runKeyOfEntry(entry: LockEntry, artifacts: string): string {
+  const deps = entry.deps.map((d): [string, string | null] => [d.path, d.md5 ?? null]);
+  const params = Object.entries(entry.params).map(([k, v]): [string, string] => [k, canonical(v)]);
+  return runKeyOf({ cmd: entry.cmd, deps, params, outs: entry.outs.map((o) => o.path) }, artifacts);
+}
+
+function runKeyOf(inputs: RunInputs, artifacts: string): string {
+  return md5Text(portablePaths(JSON.stringify(inputs), artifacts));
+}
+
+/** The artifacts root as a whole path: not inside `my_artifacts`, `artifacts2` or `x/artifacts`. */
+const rootRegexCache = new Map<string, RegExp>();
+function rootRegex(artifacts: string): RegExp {
+  let re = rootRegexCache.get(artifacts);
+  if (!re) {
+    re = new RegExp(`(?<![\\w./-])${artifacts.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w.-])`, 'g');
+    rootRegexCache.set(artifacts, re);
+  }
+  return re;
+}
+
+/** `artifacts/demo/train/model` -> `${artifacts}/train/model` (every whole-path occurrence in `text`). */
+export function portablePaths(text: string, artifacts: string): string {
+  return text.replace(rootRegex(artifacts), () => '${artifacts}');
+}
+
+/** `${artifacts}/train/model` -> `<artifacts>/train/model`: the inverse of portablePaths. */
+export function localPaths(text: string, artifacts: string): string {
+  return text.replace(/\$\{artifacts\}/g, () => artifacts);
 }
 
 /** Compare one stage against its lock entry, hashing its deps and outs (memoised by the hasher). */

@@ -4,6 +4,9 @@ import { runKey, type Reason, type StageState } from '../src/status.ts';
 import type { LockEntry, LockedPath } from '../src/lock.ts';
 import type { Stage } from '../src/parse.ts';
 
+/** The artifacts root the planned repro runs under. */
+const ART = 'artifacts';
+
 const STAGE: Stage = {
   name: 'feat',
   cmd: 'feat --in data/in.txt --out out/feat.bin --report out/report.json',
@@ -56,14 +59,14 @@ function caches(objects: LockedPath[], runs: Record<string, LockedPath[]> = {}) 
 describe('planStage', () => {
   it('cached: no reasons, and neither cache is asked', () => {
     const c = caches([OUT_FEAT, OUT_REPORT]);
-    const plan = planStage({ state: state([]), entry: ENTRY, force: false, caches: c.lookup });
+    const plan = planStage({ state: state([]), entry: ENTRY, force: false, caches: c.lookup, artifacts: ART });
     expect(plan).toEqual({ action: 'cached', reasons: [] });
     expect(c.asked).toEqual({ objects: [], runKeys: [] });
   });
 
   it('restore-from-cache: only outs missing or modified, every locked out in the cache', () => {
     const c = caches([OUT_FEAT, OUT_REPORT]);
-    const plan = planStage({ state: state([outModified, outMissing]), entry: ENTRY, force: false, caches: c.lookup });
+    const plan = planStage({ state: state([outModified, outMissing]), entry: ENTRY, force: false, caches: c.lookup, artifacts: ART });
     expect(plan).toEqual({ action: 'restore-from-cache', reasons: [outModified, outMissing], outs: ENTRY.outs });
     expect(describePlan(plan)).toBe('out out/feat.bin modified; out out/report.json missing');
     expect(c.asked.runKeys).toEqual([]);
@@ -72,52 +75,52 @@ describe('planStage', () => {
   it('restore-from-run-cache: inputs changed to ones an earlier run recorded, all its outs cached', () => {
     const st = state([paramChanged]);
     const recorded = [{ ...OUT_FEAT, md5: '1'.repeat(32) }, { ...OUT_REPORT, md5: '2'.repeat(32) }];
-    const c = caches(recorded, { [runKey(st)]: recorded });
-    const plan = planStage({ state: st, entry: ENTRY, force: false, caches: c.lookup });
+    const c = caches(recorded, { [runKey(st, ART)]: recorded });
+    const plan = planStage({ state: st, entry: ENTRY, force: false, caches: c.lookup, artifacts: ART });
     expect(plan).toEqual({ action: 'restore-from-run-cache', reasons: [paramChanged], outs: recorded });
     expect(describePlan(plan)).toBe('param feat.n: 4 -> 8');
-    expect(c.asked.runKeys).toEqual([runKey(st)]);
+    expect(c.asked.runKeys).toEqual([runKey(st, ART)]);
   });
 
   it('run: changed inputs that no run recorded, with the run key for scratch and the run-cache', () => {
     const st = state([paramChanged]);
-    const plan = planStage({ state: st, entry: ENTRY, force: false, caches: caches([OUT_FEAT, OUT_REPORT]).lookup });
-    expect(plan).toEqual({ action: 'run', reasons: [paramChanged], forced: false, runKey: runKey(st) });
+    const plan = planStage({ state: st, entry: ENTRY, force: false, caches: caches([OUT_FEAT, OUT_REPORT]).lookup, artifacts: ART });
+    expect(plan).toEqual({ action: 'run', reasons: [paramChanged], forced: false, runKey: runKey(st, ART) });
   });
 
   it('run: a stage never run (no lock entry)', () => {
     const neverRun: Reason = { type: 'new', message: 'not in pipeline.lock (never run)' };
-    const plan = planStage({ state: state([neverRun]), entry: undefined, force: false, caches: caches([]).lookup });
+    const plan = planStage({ state: state([neverRun]), entry: undefined, force: false, caches: caches([]).lookup, artifacts: ART });
     expect(plan.action).toBe('run');
     expect(describePlan(plan)).toBe('not in pipeline.lock (never run)');
   });
 
   it('run, not restore-from-cache, when a locked out is gone from the cache or an out was added', () => {
-    const partial = planStage({ state: state([outModified]), entry: ENTRY, force: false, caches: caches([OUT_FEAT]).lookup });
+    const partial = planStage({ state: state([outModified]), entry: ENTRY, force: false, caches: caches([OUT_FEAT]).lookup, artifacts: ART });
     expect(partial).toMatchObject({ action: 'run', reasons: [outModified] });
     const added: Reason = { type: 'out', path: 'out/extra.txt', change: 'added', message: 'out out/extra.txt added' };
-    const withAdded = planStage({ state: state([added]), entry: ENTRY, force: false, caches: caches([OUT_FEAT, OUT_REPORT]).lookup });
+    const withAdded = planStage({ state: state([added]), entry: ENTRY, force: false, caches: caches([OUT_FEAT, OUT_REPORT]).lookup, artifacts: ART });
     expect(withAdded).toMatchObject({ action: 'run', reasons: [added] });
   });
 
   it('run, not restore-from-run-cache, when the recorded outs are not the declared ones or not all cached', () => {
     const st = state([paramChanged]);
     const onlyFeat = [OUT_FEAT];
-    const otherPaths = planStage({ state: st, entry: ENTRY, force: false, caches: caches([OUT_FEAT], { [runKey(st)]: onlyFeat }).lookup });
+    const otherPaths = planStage({ state: st, entry: ENTRY, force: false, caches: caches([OUT_FEAT], { [runKey(st, ART)]: onlyFeat }).lookup, artifacts: ART });
     expect(otherPaths.action).toBe('run');
     const swapped = [OUT_REPORT, OUT_FEAT];
-    const otherOrder = planStage({ state: st, entry: ENTRY, force: false, caches: caches(swapped, { [runKey(st)]: swapped }).lookup });
+    const otherOrder = planStage({ state: st, entry: ENTRY, force: false, caches: caches(swapped, { [runKey(st, ART)]: swapped }).lookup, artifacts: ART });
     expect(otherOrder.action).toBe('run');
-    const gone = planStage({ state: st, entry: ENTRY, force: false, caches: caches([OUT_FEAT], { [runKey(st)]: [OUT_FEAT, OUT_REPORT] }).lookup });
+    const gone = planStage({ state: st, entry: ENTRY, force: false, caches: caches([OUT_FEAT], { [runKey(st, ART)]: [OUT_FEAT, OUT_REPORT] }).lookup, artifacts: ART });
     expect(gone.action).toBe('run');
   });
 
   it('force runs without asking either cache; "forced" only when nothing else changed', () => {
     const c = caches([OUT_FEAT, OUT_REPORT]);
-    const upToDate = planStage({ state: state([]), entry: ENTRY, force: true, caches: c.lookup });
+    const upToDate = planStage({ state: state([]), entry: ENTRY, force: true, caches: c.lookup, artifacts: ART });
     expect(upToDate).toMatchObject({ action: 'run', reasons: [], forced: true });
     expect(describePlan(upToDate)).toBe('forced');
-    const restorable = planStage({ state: state([outModified]), entry: ENTRY, force: true, caches: c.lookup });
+    const restorable = planStage({ state: state([outModified]), entry: ENTRY, force: true, caches: c.lookup, artifacts: ART });
     expect(restorable).toMatchObject({ action: 'run', reasons: [outModified], forced: false });
     expect(describePlan(restorable)).toBe('out out/feat.bin modified');
     expect(c.asked).toEqual({ objects: [], runKeys: [] });

@@ -197,7 +197,7 @@ describe('RunCache', () => {
   it('records outs under the run key and finds them; a missing or unreadable entry is a miss', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ser-runcache-'));
     try {
-      const runs = new RunCache(dir);
+      const runs = new RunCache(dir, 'artifacts');
       const key = 'ab' + 'c'.repeat(30);
       const outs = [{ path: 'out/a.txt', md5: 'd'.repeat(32), size: 3 }];
       expect(runs.lookup(key)).toBeUndefined();
