@@ -32,6 +32,16 @@ export class RealFft {
     return this.spectrum;
   }
 
+  /**
+   * fft.js's precomputed tables for this size (twiddles [cos, -sin] interleaved, the first pass's
+   * digit reversal and its width), so that another implementation of the same transform (the wasm
+   * log-mel kernel) uses exactly these values.
+   */
+  tables(): { table: Float64Array; bitrev: Int32Array; width: number } {
+    const f = this.fft as unknown as { table: number[]; _bitrev: number[]; _width: number };
+    return { table: Float64Array.from(f.table), bitrev: Int32Array.from(f._bitrev), width: f._width };
+  }
+
   /** |X[k]|^2 for k = 0..size/2 into `out` (length >= bins). */
   powerSpectrum(frame: ArrayLike<number>, out: Float64Array): Float64Array {
     const s = this.transform(frame);

@@ -1,7 +1,8 @@
 // Log-mel spectrogram = librosa.power_to_db(librosa.feature.melspectrogram(...)), reusable buffers.
-import { PowerStft, frameCount } from './stft.ts';
+import { frameCount, paddedHannWindow, windowSpan } from './stft.ts';
 import { melFilterbank, type MelFilterbank } from './mel.ts';
 import { dbReference, type DbRef } from './db.ts';
+import { MelKernel } from './logmel-kernel.ts';
 
 export interface LogMelConfig {
   sampleRate: number; // Hz
@@ -18,34 +19,37 @@ export interface LogMelConfig {
 
 /**
  * Precomputes the window, FFT tables and sparse mel bands once; `extract` then allocates only the
- * output (and grows its scratch buffer when a longer signal comes), nothing per frame.
- * Maths in float64 (power, mel sums, dB), output float32.
+ * output (the kernel's memory grows when a longer signal comes), nothing per frame.
+ * Maths in float64 (power, mel sums, dB), output float32. Window, FFT, power and mel run in the
+ * wasm kernel (logmel-kernel.ts), bit-identical to PowerStft + the band sums in JavaScript.
  */
 export class LogMelExtractor {
   readonly config: LogMelConfig;
   readonly filterbank: MelFilterbank;
-  private readonly stft: PowerStft;
-  private readonly power: Float64Array; // one frame's power spectrum
-  // The sparse bands flattened: band m has weights[off[m] .. off[m+1]) for bins start[m]...
-  private readonly bandStart: Int32Array;
-  private readonly bandOff: Int32Array;
-  private readonly bandWeights: Float64Array;
-  private scratch: Float64Array = new Float64Array(0); // mel power, frame-major [frames, nMels]
+  private readonly kernel: MelKernel;
   private melOut: Float64Array = new Float64Array(0); // mel power, [nMels, frames] (melPower only)
 
   constructor(config: LogMelConfig) {
     if (!(config.amin > 0)) throw new RangeError(`amin must be > 0, got ${config.amin}`);
     if (config.topDb !== null && !(config.topDb >= 0)) throw new RangeError(`top_db must be >= 0, got ${config.topDb}`);
+    if (!(config.hopLength > 0 && Number.isInteger(config.hopLength))) throw new RangeError(`hop_length must be a positive integer, got ${config.hopLength}`);
     this.config = { ...config };
-    this.stft = new PowerStft({ nFft: config.nFft, winLength: config.winLength, hopLength: config.hopLength });
     this.filterbank = melFilterbank(config);
-    this.power = new Float64Array(this.stft.bins);
     const { bands } = this.filterbank;
-    this.bandStart = Int32Array.from(bands, (b) => b.start);
-    this.bandOff = new Int32Array(bands.length + 1);
-    bands.forEach((b, m) => (this.bandOff[m + 1] = this.bandOff[m]! + b.weights.length));
-    this.bandWeights = new Float64Array(this.bandOff[bands.length]!);
-    bands.forEach((b, m) => this.bandWeights.set(b.weights, this.bandOff[m]));
+    const off = new Int32Array(bands.length + 1);
+    bands.forEach((b, m) => (off[m + 1] = off[m]! + b.weights.length));
+    const weights = new Float64Array(off[bands.length]!);
+    bands.forEach((b, m) => weights.set(b.weights, off[m]));
+    const window = paddedHannWindow(config.winLength, config.nFft);
+    const span = windowSpan(window);
+    this.kernel = new MelKernel({
+      nFft: config.nFft,
+      hopLength: config.hopLength,
+      window,
+      winStart: span.start,
+      winEnd: span.end,
+      bands: { start: Int32Array.from(bands, (b) => b.start), off, weights },
+    });
   }
 
   /** Frames for a signal of `samples` samples (center=True): 1 + floor(samples / hop). */
@@ -53,30 +57,9 @@ export class LogMelExtractor {
     return frameCount(samples, this.config.hopLength);
   }
 
-  /** Mel power of every frame into the scratch buffer, frame-major [frames, nMels]. */
+  /** Mel power of every frame, frame-major [frames, nMels] (a view the next call reuses). */
   private melByFrame(x: ArrayLike<number>): Float64Array {
-    const nMels = this.config.nMels;
-    const frames = this.frames(x.length);
-    const size = nMels * frames;
-    if (this.scratch.length < size) this.scratch = new Float64Array(size);
-    const out = this.scratch;
-    const start = this.bandStart;
-    const off = this.bandOff;
-    const w = this.bandWeights;
-    const melInto = (power: Float64Array, base: number) => {
-      for (let m = 0; m < nMels; m++) {
-        const e = off[m + 1]!;
-        const k = start[m]! - off[m]!;
-        let acc = 0;
-        for (let j = off[m]!; j < e; j++) acc += w[j]! * power[k + j]!;
-        out[base + m] = acc;
-      }
-    };
-    for (let t = 0; t < frames; t++) {
-      this.stft.frameInto(x, t, this.power);
-      melInto(this.power, t * nMels);
-    }
-    return out;
+    return this.kernel.melByFrame(x, this.frames(x.length));
   }
 
   /**
@@ -118,15 +101,15 @@ export class LogMelExtractor {
     // max(amin, p) < cut  <=>  p < cut and amin < cut.
     const thr = topDb === null ? -Infinity : 10 ** ((floor + refDb) / 10) * (1 - 1e-9);
     const cut = thr > amin ? thr : -Infinity;
-    for (let m = 0; m < nMels; m++) {
-      const row = m * frames;
-      for (let t = 0; t < frames; t++) {
-        const p = s[t * nMels + m]!;
+    // Frame by frame: the reads are sequential and the writes go to nMels rows that stay in cache.
+    for (let t = 0, i = 0; t < frames; t++) {
+      for (let m = 0, o = t; m < nMels; m++, i++, o += frames) {
+        const p = s[i]!;
         if (p < cut) {
-          dst[row + t] = floor;
+          dst[o] = floor;
         } else {
           const v = 10 * Math.log10(Math.max(amin, p)) - refDb;
-          dst[row + t] = v < floor ? floor : v;
+          dst[o] = v < floor ? floor : v;
         }
       }
     }

@@ -18,6 +18,15 @@ export function paddedHannWindow(winLength: number, nFft: number): Float64Array 
   return w;
 }
 
+/** The non-zero span [start, end) of a (zero-padded) window: the samples a frame really uses. */
+export function windowSpan(w: ArrayLike<number>): { start: number; end: number } {
+  let start = 0;
+  while (start < w.length && w[start] === 0) start++;
+  let end = w.length;
+  while (end > start && w[end - 1] === 0) end--;
+  return { start, end };
+}
+
 export interface StftConfig {
   nFft: number; // FFT size (power of two)
   winLength: number; // samples of Hann window, <= nFft
@@ -46,12 +55,9 @@ export class PowerStft {
     this.bins = this.fft.bins;
     this.window = paddedHannWindow(winLength, nFft);
     this.frame = new Float64Array(nFft);
-    let s = 0;
-    while (s < nFft && this.window[s] === 0) s++;
-    let e = nFft;
-    while (e > s && this.window[e - 1] === 0) e--;
-    this.winStart = s;
-    this.winEnd = e;
+    const span = windowSpan(this.window);
+    this.winStart = span.start;
+    this.winEnd = span.end;
   }
 
   /**

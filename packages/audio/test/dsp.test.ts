@@ -1,8 +1,11 @@
 // Unit tests of the log-mel chain's pieces (FFT, STFT, mel filterbank, power_to_db) and of
 // LogMelExtractor. Parity with librosa's own arrays is in packages/features/test/parity.test.ts.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   LogMelExtractor,
+  applyMel,
   PowerStft,
   RealFft,
   frameCount,
@@ -15,6 +18,7 @@ import {
   powerToDb,
 } from '@ser/audio';
 import { REF_CONFIG, maxAbsDiff } from '@ser/audio/testing';
+import { LOGMEL_KERNEL_SOURCE_SHA256 } from '../src/logmel-kernel.wasm.ts';
 
 function rand(n: number, seed = 1): Float64Array {
   const x = new Float64Array(n);
@@ -140,5 +144,48 @@ describe('LogMelExtractor', () => {
     expect(b1.length).toBe(128 * frameCount(5000, 256));
     expect(Array.from(a2)).toEqual(Array.from(a1));
     expect(Array.from(new LogMelExtractor({ ...REF_CONFIG, ref: 'max' }).extract(b))).toEqual(Array.from(b1));
+  });
+});
+
+describe('wasm log-mel kernel', () => {
+  /** Mel power [nMels, frames] the plain JavaScript way: PowerStft (fft.js) then applyMel per frame. */
+  type Cfg = { sampleRate: number; nFft: number; winLength: number; hopLength: number; nMels: number; fmin: number; fmax: number; amin: number; topDb: number };
+  function jsMelPower(x: ArrayLike<number>, cfg: Cfg): Float64Array {
+    const st = new PowerStft(cfg);
+    const fb = melFilterbank(cfg);
+    const frames = frameCount(x.length, cfg.hopLength);
+    const power = new Float64Array(st.bins);
+    const mel = new Float64Array(cfg.nMels);
+    const out = new Float64Array(cfg.nMels * frames);
+    for (let t = 0; t < frames; t++) {
+      applyMel(fb, st.frameInto(x, t, power), mel);
+      for (let m = 0; m < cfg.nMels; m++) out[m * frames + t] = mel[m]!;
+    }
+    return out;
+  }
+  const configs: Cfg[] = [
+    { ...REF_CONFIG }, // n_fft 1024: fft.js's radix-4 first pass
+    { ...REF_CONFIG, nFft: 2048, winLength: 2048, hopLength: 512 }, // 2048: its radix-2 first pass
+    { ...REF_CONFIG, sampleRate: 16000, fmax: 8000, nFft: 64, winLength: 40, hopLength: 16, nMels: 8 },
+  ];
+  for (const cfg of configs) {
+    for (const samples of [30000, 30000 + cfg.hopLength, 100]) {
+      for (const kind of ['float32', 'float64'] as const) {
+        it(`mel power is bit-identical to PowerStft + applyMel (n_fft ${cfg.nFft}, ${samples} ${kind} samples)`, () => {
+          const raw = rand(samples, samples + cfg.nFft);
+          const x = kind === 'float32' ? Float32Array.from(raw) : raw;
+          const got = new LogMelExtractor({ ...cfg, ref: 'max' }).melPower(x);
+          const want = jsMelPower(x, cfg);
+          expect(got.length).toBe(want.length);
+          let differ = 0;
+          for (let i = 0; i < want.length; i++) if (!Object.is(got[i], want[i])) differ++;
+          expect(differ).toBe(0);
+        });
+      }
+    }
+  }
+  it('the embedded module was built from the committed source (npm run build:wasm -w packages/audio)', () => {
+    const source = readFileSync(new URL('../wasm/logmel-kernel.ts', import.meta.url));
+    expect(createHash('sha256').update(source).digest('hex')).toBe(LOGMEL_KERNEL_SOURCE_SHA256);
   });
 });
