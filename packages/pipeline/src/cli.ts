@@ -25,6 +25,7 @@ import {
   roundChanges,
   roundMetrics,
 } from './commands.ts';
+import { expCommands, runExpCommand } from './exp-cli.ts';
 import pkg from '../package.json' with { type: 'json' };
 
 const VERSION: string = pkg.version;
@@ -119,6 +120,7 @@ const COMMANDS: Record<string, CommandSpec> = {
     flags: [],
     examples: ['ser-pipeline profile', 'ser-pipeline profile demo', 'ser-pipeline profile default'],
   },
+  ...expCommands(PROFILE_FLAG, JSON_FLAG),
 };
 
 const GLOBAL_FLAGS: FlagSpec[] = [
@@ -168,7 +170,7 @@ function aliasesFor(cmd: string | undefined): Record<string, string> {
 }
 
 /** Which command the words name: `params diff` and `metrics show|diff` take their subcommand. */
-const TWO_WORD = new Set(['params', 'metrics']);
+const TWO_WORD = new Set(['params', 'metrics', 'exp']);
 
 export function parseArgs(argv: string[], aliases: Record<string, string> = ALIASES): Args {
   const positional: string[] = [];
@@ -304,6 +306,7 @@ export async function main(argv: string[]): Promise<number> {
   const precision = parsePrecision(args.flags.get('precision'));
   const keys = parseKeys(args.flags.get('keys'));
 
+  if (cmd.startsWith('exp ')) return runExpCommand(cmd, root, resolved, args, rest);
   switch (cmd) {
     case 'repro': {
       const p = load();

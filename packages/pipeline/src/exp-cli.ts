@@ -1,0 +1,194 @@
+/**
+ * The experiment commands: `exp run | show | apply | remove | queue`. Their specs join cli.ts's
+ * COMMANDS table; cli.ts dispatches here.
+ */
+import { PipelineError } from './errors.ts';
+import { profileLabel, type ResolvedProfile } from './profile.ts';
+import { listExperiments, readExperiment, experimentNames } from './exp-store.ts';
+import { applyExperiment, enqueue, planExperiments, queueStatus, removeExperiments, runExperiment, runQueue } from './exp.ts';
+import { formatShow, type ShowFormat } from './exp-show.ts';
+import { MAX_GRID_WITHOUT_YES } from './exp-grid.ts';
+
+/** The same shape as cli.ts's flag and command specs (kept structural: cli.ts runs on import). */
+interface Flag {
+  name: string;
+  short?: string;
+  value?: string;
+  help: string;
+}
+interface Command {
+  args: string;
+  summary: string;
+  flags: Flag[];
+  examples: string[];
+}
+interface ParsedArgs {
+  positional: string[];
+  flags: Map<string, string | true>;
+}
+
+const SET_FLAG: Flag = { name: 'set-param', short: 'S', value: 'KEY=VALUE', help: 'set a params key (YAML value: 0.01, cosine, [8,16]); repeatable; a,b,c makes a grid axis' };
+
+/** The experiment commands' specs; `profileFlag` and `jsonFlag` are cli.ts's, so their help has one home. */
+export function expCommands(profileFlag: Flag, jsonFlag: Flag): Record<string, Command> {
+  return {
+    'exp run': {
+      args: '',
+      summary: "run the pipeline with params overrides in .pipeline/exps/<name>/ (the workspace's params, lock and artifacts untouched); a grid runs every point",
+      flags: [
+        profileFlag,
+        SET_FLAG,
+        { name: 'seeds', value: 'LIST', help: "repeat each point over the params key 'seed': 1,2,3 or 1-3" },
+        { name: 'name', value: 'N', help: 'name the experiment (a grid: N-1, N-2, ...); default: read from the overrides, e.g. demo-lr0.02-s1' },
+        { name: 'queue', help: "only enqueue; run them with 'exp queue start'" },
+        { name: 'yes', help: `run a grid of more than ${MAX_GRID_WITHOUT_YES} points` },
+        { name: 'force', short: 'f', help: 'replace experiments of the same name' },
+        { name: 'from-queue', value: 'NAME', help: "run the queued experiment NAME (what 'exp queue start' runs in each child process)" },
+      ],
+      examples: [
+        'ser-pipeline exp run --profile demo -S train.lr=0.02',
+        'ser-pipeline exp run --profile demo -S train.lr=0.02,0.05 --seeds 1,2',
+        'ser-pipeline exp run -S train.lr=0.001,0.003,0.01 -S model.dropout=0.2,0.4 --queue',
+      ],
+    },
+    'exp show': {
+      args: '',
+      summary: 'experiments as a table: name, status, the params that differ, metrics, duration',
+      flags: [
+        { ...profileFlag, help: "only this profile's experiments (default: all)" },
+        jsonFlag,
+        { name: 'csv', help: 'CSV on stdout' },
+        { name: 'md', help: 'a Markdown table on stdout' },
+        { name: 'sort-by', value: 'METRIC', help: 'sort by a metric column, highest first' },
+        { name: 'group', value: 'seeds', help: "one row per grid point: experiments differing only in 'seed', metrics as mean ± sample std" },
+        { name: 'keys', value: 'K,L', help: "these metric leaves (macro.f1, evaluate:accuracy) instead of each file's top-level numbers" },
+      ],
+      examples: ['ser-pipeline exp show --profile demo', 'ser-pipeline exp show --group seeds --sort-by accuracy', 'ser-pipeline exp show --md > exps.md'],
+    },
+    'exp apply': {
+      args: 'NAME',
+      summary: "write an experiment's overrides into its profile's params file (params.yaml, or params.P.yaml), comments kept",
+      flags: [],
+      examples: ['ser-pipeline exp apply demo-lr0.02-s1'],
+    },
+    'exp remove': {
+      args: 'NAME... | --all',
+      summary: "remove experiments' records and folders (their cache objects stay until 'ser-pipeline gc')",
+      flags: [{ name: 'all', help: 'every experiment' }],
+      examples: ['ser-pipeline exp remove demo-lr0.02-s1', 'ser-pipeline exp remove --all'],
+    },
+    'exp queue': {
+      args: 'start | status',
+      summary: 'start: run the queued experiments, each in its own process, within N cores; status: what runs and what waits',
+      flags: [{ name: 'jobs', short: 'j', value: 'N', help: 'cores the queue may use at once (default 1); an experiment counts as its params workers value' }],
+      examples: ['ser-pipeline exp queue start -j 2', 'ser-pipeline exp queue status'],
+    },
+  };
+}
+
+/** Every value of a repeatable flag (`-S a=1 -S b=2`, `--set-param=c=3`), in order; parseArgs keeps only the last. */
+export function repeatedValues(argv: string[], flag: Flag): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') break;
+    if (a === `--${flag.name}` || a === `-${flag.short}`) out.push(argv[++i] ?? '');
+    else if (a.startsWith(`--${flag.name}=`)) out.push(a.slice(flag.name.length + 3));
+    else if (flag.short && a.startsWith(`-${flag.short}`)) out.push(a.slice(2));
+  }
+  return out;
+}
+
+function positiveInt(flag: string, raw: string | true | undefined, dflt: number): number {
+  if (raw === undefined) return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new PipelineError(`--${flag} must be a positive integer, got '${raw}'`);
+  return n;
+}
+
+const log = (line: string) => console.log(line);
+
+/** Run one `exp ...` command; `argv` is the command's raw words (for the repeatable -S). */
+export async function runExpCommand(cmd: string, root: string, resolved: ResolvedProfile, args: ParsedArgs, argv: string[]): Promise<number> {
+  const flag = (name: string) => args.flags.get(name) as string | undefined;
+  switch (cmd) {
+    case 'exp run': {
+      if (args.positional.length) throw new PipelineError(`exp run takes no arguments (got '${args.positional[0]}'; params go after -S)`);
+      const fromQueue = flag('from-queue');
+      if (fromQueue !== undefined) {
+        const rec = readExperiment(root, fromQueue);
+        if (rec.status !== 'queued') throw new PipelineError(`experiment '${fromQueue}' is ${rec.status}, not queued`);
+        return (await runExperiment(root, fromQueue, log)).status === 'done' ? 0 : 1;
+      }
+      const records = planExperiments(root, {
+        profile: resolved.name,
+        sets: repeatedValues(argv, SET_FLAG),
+        seeds: flag('seeds'),
+        name: flag('name'),
+        yes: args.flags.has('yes'),
+        force: args.flags.has('force'),
+      });
+      enqueue(root, records);
+      const names = records.map((r) => r.name);
+      log(`exp run (${profileLabel(resolved)}): ${records.length} experiment(s): ${names.slice(0, 8).join(', ')}${names.length > 8 ? ', ...' : ''}`);
+      if (args.flags.has('queue')) {
+        log(`queued; run them with 'ser-pipeline exp queue start -j N', see them with 'ser-pipeline exp queue status'`);
+        return 0;
+      }
+      let ok = 0;
+      for (const name of names) if ((await runExperiment(root, name, log)).status === 'done') ok++;
+      log(`exp run: ${ok} of ${names.length} experiment(s) done${ok < names.length ? `, ${names.length - ok} failed ('ser-pipeline exp show')` : ''}`);
+      return ok === names.length ? 0 : 1;
+    }
+    case 'exp show': {
+      if (args.positional.length) throw new PipelineError(`exp show takes no arguments (got '${args.positional[0]}')`);
+      const formats = (['json', 'csv', 'md'] as const).filter((f) => args.flags.has(f));
+      if (formats.length > 1) throw new PipelineError(`exp show: choose one of --json, --csv, --md (got ${formats.map((f) => `--${f}`).join(' ')})`);
+      const format: ShowFormat = formats[0] ?? 'text';
+      const group = flag('group');
+      if (group !== undefined && group !== 'seeds') throw new PipelineError(`--group ${group}: only 'seeds' is supported (--group seeds)`);
+      const keys = flag('keys')?.split(',').map((k) => k.trim()).filter(Boolean);
+      const records = listExperiments(root, args.flags.has('profile') ? { profile: resolved.name } : {});
+      const title = `exp show${args.flags.has('profile') ? ` (profile ${resolved.name})` : ''}: ${records.length} experiment(s)`;
+      // Machine formats keep stdout to the table itself.
+      if (format === 'text') log(title);
+      else console.error(title);
+      if (!records.length) {
+        if (format === 'json') log('[]');
+        else if (format === 'text') log("no experiments yet: 'ser-pipeline exp run -S key=value'");
+        return 0;
+      }
+      log(formatShow(records, { format, sortBy: flag('sort-by'), groupSeeds: group === 'seeds', keys }));
+      return 0;
+    }
+    case 'exp apply': {
+      if (args.positional.length !== 1) throw new PipelineError('exp apply takes one experiment name');
+      const changes = applyExperiment(root, args.positional[0]!);
+      log(`exp apply ${args.positional[0]}: ${changes.length ? `${changes.length} change(s)` : 'the params files already hold its overrides'}`);
+      for (const c of changes) log(`  ${c}`);
+      return 0;
+    }
+    case 'exp remove': {
+      const all = args.flags.has('all');
+      if (all === args.positional.length > 0) throw new PipelineError('exp remove: name the experiments, or pass --all (not both)');
+      const removed = removeExperiments(root, all ? experimentNames(root).sort() : args.positional);
+      log(`exp remove: removed ${removed.length} experiment(s)${removed.length ? `: ${removed.join(', ')}` : ''}; their cache objects stay until 'ser-pipeline gc'`);
+      return 0;
+    }
+    case 'exp queue': {
+      const [sub, ...extra] = args.positional;
+      if (extra.length || (sub !== 'start' && sub !== 'status')) throw new PipelineError(`exp queue: expected 'exp queue start [-j N]' or 'exp queue status'${sub ? ` (got '${args.positional.join(' ')}')` : ''}`);
+      if (sub === 'status') {
+        if (args.flags.has('jobs')) throw new PipelineError('exp queue status takes no --jobs');
+        log(queueStatus(root));
+        return 0;
+      }
+      const jobs = positiveInt('jobs', args.flags.get('jobs'), 1);
+      const entry = process.argv[1];
+      if (!entry) throw new PipelineError('exp queue start: cannot tell how this process was started');
+      const ok = await runQueue(root, { jobs, log, childArgs: (name) => [...process.execArgv, entry, 'exp', 'run', '--from-queue', name] });
+      return ok ? 0 : 1;
+    }
+  }
+  throw new PipelineError(`unknown command '${cmd}'`);
+}
