@@ -1,6 +1,6 @@
 // Pure core of the features stage: typed params, log-mel per clip, StandardScaler statistics.
 import { LogMelExtractor, frameCount, type LogMelConfig } from '@ser/audio';
-import { ParamError } from '@ser/stage-kit';
+import { ParamError, workersParam, type WorkersSetting } from '@ser/stage-kit';
 
 export type ScalerMode = 'per_element' | 'per_mel' | 'global';
 
@@ -24,6 +24,8 @@ function featureParamError(key: string, problem: string): ParamError {
 }
 
 const KEYS = ['n_fft', 'win_length', 'hop_length', 'n_mels', 'fmin', 'fmax', 'ref', 'amin', 'top_db', 'scaler'] as const;
+/** Keys that change how the stage runs, never its outputs (not in FeatureParams or the metadata). */
+const RUN_KEYS = ['workers'] as const;
 const SCALERS: ScalerMode[] = ['per_element', 'per_mel', 'global'];
 
 function num(v: unknown, key: string, opts: { integer?: boolean; min?: number; gt?: number } = {}): number {
@@ -40,11 +42,9 @@ function num(v: unknown, key: string, opts: { integer?: boolean; min?: number; g
  * Checks that need the sample rate (fmax <= sr / 2) are in `logMelConfig`.
  */
 export function featureParamsFrom(params: unknown): FeatureParams {
-  const root = params as Record<string, unknown> | null;
-  const block = (root && typeof root === 'object' && 'features' in root ? root.features : root) as Record<string, unknown> | null;
-  if (!block || typeof block !== 'object' || Array.isArray(block)) throw new ParamError('features', 'params: features: the block is missing or not a mapping');
+  const block = featuresBlock(params);
   for (const k of Object.keys(block)) {
-    if (!(KEYS as readonly string[]).includes(k)) throw featureParamError(k, `unknown key (known: ${KEYS.join(', ')})`);
+    if (![...KEYS, ...RUN_KEYS].includes(k as never)) throw featureParamError(k, `unknown key (known: ${[...KEYS, ...RUN_KEYS].join(', ')})`);
   }
   for (const k of KEYS) if (!(k in block)) throw featureParamError(k, 'missing');
   const n_fft = num(block.n_fft, 'n_fft', { integer: true, min: 4 });
@@ -64,6 +64,22 @@ export function featureParamsFrom(params: unknown): FeatureParams {
   const scaler = block.scaler as ScalerMode;
   if (!SCALERS.includes(scaler)) throw featureParamError('scaler', `must be one of ${SCALERS.join(', ')}, got ${JSON.stringify(block.scaler)}`);
   return { n_fft, win_length, hop_length, n_mels, fmin, fmax, ref, amin, top_db, scaler };
+}
+
+/** The `features` block of `{features: {...}}` or the block itself. */
+function featuresBlock(params: unknown): Record<string, unknown> {
+  const root = params as Record<string, unknown> | null;
+  const block = (root && typeof root === 'object' && 'features' in root ? root.features : root) as Record<string, unknown> | null;
+  if (!block || typeof block !== 'object' || Array.isArray(block)) throw new ParamError('features', 'params: features: the block is missing or not a mapping');
+  return block;
+}
+
+/**
+ * `features.workers`: worker threads for the log-mel rows, `auto` (= cores) or N >= 1; missing or
+ * null = 1. Speed only: the outputs are byte-identical for every value.
+ */
+export function featureWorkersFrom(params: unknown): WorkersSetting {
+  return workersParam(featuresBlock(params).workers, 'features.workers');
 }
 
 /** The params with `fmax` resolved for `sampleRate` (checked: fmin < fmax <= sr / 2). */
@@ -107,6 +123,12 @@ export function featuresMetadata(fp: FeatureParams, sampleRate: number): string 
  * `LogMelExtractor` directly for many clips). */
 export function computeLogMel(signal: ArrayLike<number>, sampleRate: number, fp: FeatureParams): Float32Array {
   return new LogMelExtractor(logMelConfig(fp, sampleRate)).extract(signal);
+}
+
+/** The log-mel of one audio row (a Float32Array of samples), a fresh Float32Array [n_mels, frames]. */
+export function logMelOfRow(extractor: LogMelExtractor, samples: unknown): Float32Array {
+  if (!(samples instanceof Float32Array)) throw new TypeError(`expected a Float32Array row, got ${Object.prototype.toString.call(samples)}`);
+  return extractor.extract(samples);
 }
 
 /**

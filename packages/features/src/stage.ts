@@ -3,8 +3,10 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LogMelExtractor } from '@ser/audio';
 import { TensorFileError, TensorFileWriter, readTensorRows, readTensorSchema, type TensorSchema } from '@ser/tensor-io';
-import { stageLog, type StageArgs } from '@ser/stage-kit';
-import { ScalerAccumulator, featureParamsFrom, featureShape, featuresMetadata, logMelConfig, type FeatureParams } from './core.ts';
+import { orderedPool, resolveWorkers, stageLog, type StageArgs } from '@ser/stage-kit';
+import { ScalerAccumulator, featureParamsFrom, featureShape, featureWorkersFrom, featuresMetadata, logMelConfig, logMelOfRow, type FeatureParams } from './core.ts';
+
+const WORKER_ENTRY = new URL('./logmel-worker.mjs', import.meta.url);
 
 export const SPLITS = ['train', 'val', 'test'] as const;
 
@@ -12,6 +14,8 @@ export interface FeaturesStageOptions {
   inDir: string; // holds train.arrow, val.arrow, test.arrow (tensor shape [samples])
   outDir: string; // gets train/val/test.arrow ([n_mels, frames]) and scaler.arrow
   params: FeatureParams;
+  /** Worker threads for the log-mel rows (default 1: in-process); the outputs are the same bytes for any count. */
+  workers?: number;
   log?: (msg: string) => void;
   progress?: (done: number, label: string) => void; // rows done so far in split `label`
 }
@@ -56,7 +60,8 @@ export async function writeFeatures(opts: FeaturesStageOptions): Promise<Feature
       );
     }
   }
-  const extractor = new LogMelExtractor(logMelConfig(params, sampleRate)); // validates fmax vs sr
+  const melConfig = logMelConfig(params, sampleRate); // validates fmax vs sr
+  const extractor = new LogMelExtractor(melConfig);
   const shape = featureShape(params, samples);
   const featuresJson = featuresMetadata(params, sampleRate);
   const scaler = new ScalerAccumulator(params.scaler, shape);
@@ -66,6 +71,14 @@ export async function writeFeatures(opts: FeaturesStageOptions): Promise<Feature
   await rm(tmpDir, { recursive: true, force: true });
   await mkdir(tmpDir);
   const rows: Record<string, number> = {};
+  // Rows are computed on `workers` threads (a bounded window in flight) and written, and added to
+  // the scaler, in input order: the same bytes as one thread.
+  const pool = orderedPool({
+    workers: opts.workers ?? 1,
+    entry: WORKER_ENTRY,
+    workerData: melConfig,
+    inline: (x) => logMelOfRow(extractor, x),
+  });
   try {
     for (const s of SPLITS) {
       const schema: TensorSchema = {
@@ -76,13 +89,19 @@ export async function writeFeatures(opts: FeaturesStageOptions): Promise<Feature
       const writer = await TensorFileWriter.open(join(tmpDir, `${s}.arrow`), schema);
       let n = 0;
       try {
-        for await (const row of readTensorRows(files[s], { shape: [samples] })) {
-          const feat = extractor.extract(row.tensor);
-          if (s === 'train') scaler.add(feat);
-          await writer.write({ labels: row.labels, tensor: feat });
-          n++;
-          opts.progress?.(n, s);
-        }
+        await pool.map(readTensorRows(files[s], { shape: [samples] }), {
+          task: (row) => {
+            const x = row.tensor.slice(); // its own buffer, moved to the worker
+            return { message: x, transfer: [x.buffer] };
+          },
+          onResult: async (feat, row) => {
+            if (s === 'train') scaler.add(feat);
+            await writer.write({ labels: row.labels, tensor: feat });
+            n++;
+            opts.progress?.(n, s);
+          },
+          describe: (row, i) => `${files[s]}: row ${i} (id ${String(row.labels.id ?? '?')})`,
+        });
         await writer.close();
       } catch (e) {
         await writer.abort().catch(() => {});
@@ -104,6 +123,7 @@ export async function writeFeatures(opts: FeaturesStageOptions): Promise<Feature
     await w.close();
     for (const name of [...SPLITS, 'scaler']) await rename(join(tmpDir, `${name}.arrow`), join(outDir, `${name}.arrow`));
   } finally {
+    await pool.close();
     await rm(tmpDir, { recursive: true, force: true });
   }
   log(`scaler (${params.scaler}) fit on ${rows.train} train rows`);
@@ -117,12 +137,15 @@ export async function writeFeatures(opts: FeaturesStageOptions): Promise<Feature
 export async function runFeatures(a: StageArgs<'dir', 'dir'>): Promise<FeaturesStageResult> {
   const log = stageLog(a);
   const params = featureParamsFrom(a.params);
+  const setting = featureWorkersFrom(a.params);
+  const workers = resolveWorkers(setting);
   let last = 0;
   const t0 = Date.now();
   const res = await writeFeatures({
     inDir: a.inputs.dir,
     outDir: a.outputs.dir,
     params,
+    workers,
     log,
     progress: (done, label) => {
       const now = Date.now();
@@ -132,6 +155,9 @@ export async function runFeatures(a: StageArgs<'dir', 'dir'>): Promise<FeaturesS
       }
     },
   });
-  log(`done: ${Object.entries(res.rows).map(([k, v]) => `${k} ${v}`).join(', ')} rows, shape [${res.shape.join(', ')}] at ${res.sampleRate} Hz in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  log(
+    `done: ${Object.entries(res.rows).map(([k, v]) => `${k} ${v}`).join(', ')} rows, shape [${res.shape.join(', ')}] at ${res.sampleRate} Hz in ${((Date.now() - t0) / 1000).toFixed(1)} s` +
+      ` (features.workers ${setting}${setting === 'auto' ? ` = ${workers}` : ''})`,
+  );
   return res;
 }

@@ -9,7 +9,7 @@ import { TensorFileWriter, readTensorFile, type TensorSchema } from '@ser/tensor
 import { LogMelExtractor, decodeWav, encodeWav } from '@ser/audio';
 import { writeFileSync } from 'node:fs';
 import { decodeNpy } from '../src/npy.ts';
-import { ScalerAccumulator, featureParamsFrom, logMelConfig, type FeatureParams } from '../src/core.ts';
+import { ScalerAccumulator, featureParamsFrom, featureWorkersFrom, logMelConfig, type FeatureParams } from '../src/core.ts';
 import { writeFeatures } from '../src/stage.ts';
 
 const run = promisify(execFile);
@@ -122,6 +122,20 @@ describe('features stage', async () => {
     expect(readdirSync(out2).sort()).toEqual(['scaler.arrow', 'test.arrow', 'train.arrow', 'val.arrow']);
   });
 
+  it('2 worker threads write byte-identical files (rows in input order through a bounded window)', async () => {
+    const many = join(tmp, 'augment-many');
+    await makeInputs(many, { train: 19, val: 3, test: 4 }); // more rows than the 8-row window of 2 workers
+    const one = join(tmp, 'features-w1');
+    const two = join(tmp, 'features-w2');
+    await writeFeatures({ inDir: many, outDir: one, params: PARAMS, workers: 1 });
+    const r2 = await writeFeatures({ inDir: many, outDir: two, params: PARAMS, workers: 2 });
+    expect(r2.rows).toEqual({ train: 19, val: 3, test: 4 });
+    for (const f of ['train', 'val', 'test', 'scaler']) {
+      expect(readFileSync(join(two, `${f}.arrow`)).equals(readFileSync(join(one, `${f}.arrow`)))).toBe(true);
+    }
+    expect(readdirSync(two).sort()).toEqual(['scaler.arrow', 'test.arrow', 'train.arrow', 'val.arrow']);
+  });
+
   it('a bad input leaves no output behind and names the file', async () => {
     const bad = join(tmp, 'bad-in');
     await makeInputs(bad, { train: 2, val: 1, test: 1 }, { segment_offset: '0.5' });
@@ -157,6 +171,15 @@ describe('featureParamsFrom', () => {
   it('names a missing key', () => {
     const { top_db: _, ...rest } = ok;
     expect(() => featureParamsFrom({ features: rest })).toThrow(/features\.top_db: missing/);
+  });
+  it('features.workers: auto or N >= 1, missing = 1, not part of the maths params', () => {
+    expect(featureWorkersFrom({ features: { ...ok, workers: 'auto' } })).toBe('auto');
+    expect(featureWorkersFrom({ features: { ...ok, workers: 3 } })).toBe(3);
+    expect(featureWorkersFrom({ features: ok })).toBe(1);
+    expect(featureParamsFrom({ features: { ...ok, workers: 2 } })).not.toHaveProperty('workers');
+    for (const bad of [0, 1.5, 'many']) {
+      expect(() => featureWorkersFrom({ features: { ...ok, workers: bad } })).toThrow(/params: features\.workers must be auto or an integer >= 1/);
+    }
   });
   it('accepts params.yaml values and ref as a number', () => {
     expect(featureParamsFrom({ features: { ...ok, ref: 1.0, top_db: null } })).toMatchObject({ ref: 1, top_db: null });
@@ -196,10 +219,10 @@ describe('ser-features CLI', () => {
   it('stage: runs end to end; a bad param exits 1 with one line naming the key', async () => {
     const inDir = join(tmp, 'cli-in');
     await makeInputs(inDir, { train: 2, val: 1, test: 1 });
-    const env = { ...process.env, PIPELINE_PARAMS: JSON.stringify({ features: PARAMS }) };
+    const env = { ...process.env, PIPELINE_PARAMS: JSON.stringify({ features: { ...PARAMS, workers: 2 } }) };
     const out = join(tmp, 'cli-out');
     const r = await run(process.execPath, [BIN, 'stage', '--in-dir', inDir, '--out-dir', out], { env, cwd: ROOT });
-    expect(r.stdout).toMatch(/done: train 2, val 1, test 1 rows/);
+    expect(r.stdout).toMatch(/done: train 2, val 1, test 1 rows.*\(features\.workers 2\)/);
     expect(existsSync(join(out, 'scaler.arrow'))).toBe(true);
     const badEnv = { ...process.env, PIPELINE_PARAMS: JSON.stringify({ features: { ...PARAMS, n_mels: -3 } }) };
     const err = await run(process.execPath, [BIN, 'stage', '--in-dir', inDir, '--out-dir', join(tmp, 'cli-bad')], { env: badEnv, cwd: ROOT }).catch((e) => e);

@@ -1,20 +1,29 @@
 // The file edge of the ingest stage: params, glob, read, write clips.arrow and report.json.
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import fg from 'fast-glob';
-import { UserError, getParam, nullable, num, progress, stageLog, str, writeJsonAtomic, type Params, type StageArgs } from '@ser/stage-kit';
+import {
+  UserError,
+  getParam,
+  nullable,
+  num,
+  orderedPool,
+  progress,
+  resolveWorkers,
+  stageLog,
+  str,
+  workersParam,
+  writeJsonAtomic,
+  type Params,
+  type StageArgs,
+  type WorkersSetting,
+} from '@ser/stage-kit';
 import { TensorFileWriter } from '@ser/tensor-io';
 import { RAVDESS_SPEECH_MD5, RAVDESS_SPEECH_URL } from './download.ts';
-import {
-  addToReport,
-  clipsSchema,
-  decodeClip,
-  emptyReport,
-  parseRavdessName,
-  type ClipInfo,
-  type ClipLabels,
-  type IngestReport,
-} from './core.ts';
+import { addToReport, clipsSchema, emptyReport, parseRavdessName, type ClipLabels, type IngestReport } from './core.ts';
+import { decodeFile, type DecodeOutcome, type DecodeTask } from './decode.ts';
+
+const WORKER_ENTRY = new URL('./decode-worker.mjs', import.meta.url);
 
 export type OnError = 'fail' | 'skip';
 
@@ -30,15 +39,19 @@ export interface IngestOptions {
   onError: OnError;
   /** data.url: only used to word the error for an empty data.dir */
   dataUrl: string;
+  /** decode/resample worker threads (default 1: in-process); the outputs are the same bytes for any count */
+  workers?: number;
   /** progress callback (done, total) */
   onProgress?: (done: number, total: number) => void;
 }
 
 /** The stage's params, checked (each error names its key). */
-export function ingestParamsFrom(p: Params): { sampleRate: number; onError: OnError; dataUrl: string } {
+export function ingestParamsFrom(p: Params): { sampleRate: number; onError: OnError; dataUrl: string; workers: WorkersSetting } {
   return {
     sampleRate: getParam(p, 'ingest.sample_rate', num({ min: 1000, max: 384000, integer: true })),
     onError: getParam(p, 'ingest.on_error', str({ oneOf: ['fail', 'skip'] })) as OnError,
+    // speed only: auto = one thread per core; missing = 1
+    workers: getParam(p, 'ingest.workers', workersParam),
     // optional: null or missing = no URL
     dataUrl: getParam(p, 'data.url', nullable(str())) ?? '',
   };
@@ -75,15 +88,19 @@ export async function emptyDataDirError(dataDir: string, dataUrl: string): Promi
 export async function runIngest(a: StageArgs<'dataDir', 'clips' | 'report'>): Promise<IngestReport> {
   const log = stageLog(a);
   const t0 = Date.now();
+  const params = ingestParamsFrom(a.params);
+  const workers = resolveWorkers(params.workers);
   const r = await ingestCorpus({
     dataDir: a.inputs.dataDir,
     out: a.outputs.clips,
     report: a.outputs.report,
-    ...ingestParamsFrom(a.params),
+    ...params,
+    workers,
     onProgress: cliProgress('ingest'),
   });
   log(
-    `ingested ${r.ingested} of ${r.files} files (${r.skipped.length} skipped, ${r.multichannel.length} multi-channel, ${r.resampled} resampled to ${r.sample_rate} Hz) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    `ingested ${r.ingested} of ${r.files} files (${r.skipped.length} skipped, ${r.multichannel.length} multi-channel, ${r.resampled} resampled to ${r.sample_rate} Hz) in ${((Date.now() - t0) / 1000).toFixed(1)} s` +
+      ` (ingest.workers ${params.workers}${params.workers === 'auto' ? ` = ${workers}` : ''})`,
   );
   for (const s of r.skipped) log(`skipped ${s.file}: ${s.reason}`);
   return r;
@@ -100,32 +117,38 @@ export async function ingestCorpus(o: IngestOptions): Promise<IngestReport> {
   const report = emptyReport(files.length, o.sampleRate);
   const writer = await TensorFileWriter.open(o.out, clipsSchema(o.sampleRate));
   const seen = new Map<string, string>();
+  // Files are decoded (and resampled) on `workers` threads, a bounded window in flight; names,
+  // duplicates, errors and rows are handled here in file order: the same bytes as one thread.
+  const pool = orderedPool<DecodeOutcome>({ workers: o.workers ?? 1, entry: WORKER_ENTRY, inline: (t) => decodeFile(t as DecodeTask) });
   try {
-    for (const [i, rel] of files.entries()) {
-      const path = join(o.dataDir, rel);
-      let clip: { labels: ClipLabels; audio: Float32Array; info: ClipInfo };
-      try {
-        const labels = parseRavdessName(basename(rel), basename(dirname(join('x', rel))));
-        const first = seen.get(labels.id);
-        if (first !== undefined) throw new Error(`duplicate clip id ${labels.id} (also ${first})`);
-        const bytes = await readFile(path);
-        clip = { labels, ...decodeClip(bytes, path, o.sampleRate) };
-      } catch (e) {
-        const msg = (e as Error).message;
-        // WavError messages already start with the path; others get it in front.
-        const reason = msg.startsWith(`${path}: `) ? msg.slice(path.length + 2) : msg;
-        if (o.onError === 'fail') {
-          throw new UserError(`${path}: ${reason} (set ingest.on_error: skip to leave bad files out)`);
+    await pool.map(files.entries(), {
+      task: ([, rel]) => ({ message: { path: join(o.dataDir, rel), sampleRate: o.sampleRate } satisfies DecodeTask }),
+      describe: ([, rel]) => join(o.dataDir, rel),
+      onResult: async (outcome, [i, rel]) => {
+        const path = join(o.dataDir, rel);
+        let labels: ClipLabels;
+        try {
+          labels = parseRavdessName(basename(rel), basename(dirname(join('x', rel))));
+          const first = seen.get(labels.id);
+          if (first !== undefined) throw new Error(`duplicate clip id ${labels.id} (also ${first})`);
+          if ('error' in outcome) throw new Error(outcome.error);
+        } catch (e) {
+          const msg = (e as Error).message;
+          // WavError messages already start with the path; others get it in front.
+          const reason = msg.startsWith(`${path}: `) ? msg.slice(path.length + 2) : msg;
+          if (o.onError === 'fail') {
+            throw new UserError(`${path}: ${reason} (set ingest.on_error: skip to leave bad files out)`);
+          }
+          report.skipped.push({ file: rel, reason });
+          o.onProgress?.(i + 1, files.length);
+          return;
         }
-        report.skipped.push({ file: rel, reason });
+        await writer.write({ labels: { ...labels }, tensor: outcome.audio });
+        seen.set(labels.id, rel);
+        addToReport(report, rel, labels, outcome.info);
         o.onProgress?.(i + 1, files.length);
-        continue;
-      }
-      await writer.write({ labels: { ...clip.labels }, tensor: clip.audio });
-      seen.set(clip.labels.id, rel);
-      addToReport(report, rel, clip.labels, clip.info);
-      o.onProgress?.(i + 1, files.length);
-    }
+      },
+    });
     if (report.ingested === 0) {
       throw new UserError(`data.dir ${o.dataDir}: none of the ${files.length} WAV files could be ingested (first problem: ${report.skipped[0]?.file}: ${report.skipped[0]?.reason})`);
     }
@@ -133,6 +156,8 @@ export async function ingestCorpus(o: IngestOptions): Promise<IngestReport> {
   } catch (e) {
     await writer.abort();
     throw e;
+  } finally {
+    await pool.close();
   }
   await writeJsonAtomic(o.report, report);
   return report;

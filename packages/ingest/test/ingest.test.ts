@@ -110,6 +110,38 @@ describe('ingest stage', () => {
     expect((await readFile(a.report)).equals(await readFile(b.report))).toBe(true);
   });
 
+  it('2 worker threads give byte-identical clips.arrow and report.json (resampling, skipped files)', async () => {
+    const one = opts('w1', { sampleRate: 16000, onError: 'skip', workers: 1 });
+    const two = opts('w2', { dataDir: one.dataDir, sampleRate: 16000, onError: 'skip', workers: 2 });
+    await goodCorpus(one.dataDir);
+    for (let a = 5; a <= 8; a++) {
+      for (let e = 1; e <= 4; e++) await put(one.dataDir, `Actor_0${a}/03-01-0${e}-01-01-01-0${a}.wav`, ravdessWav([tone(48000 + 97 * e, 150 * e + a, 48000)]));
+    }
+    await put(one.dataDir, 'Actor_05/03-01-05-01-01-01-05.wav', ascii('this is not audio at all'));
+    const r1 = await ingestCorpus(one);
+    const r2 = await ingestCorpus(two);
+    expect(r2.ingested).toBe(6 + 16);
+    expect(r2.skipped).toEqual(r1.skipped);
+    expect(r2.skipped.map((x) => x.file)).toEqual(['Actor_05/03-01-05-01-01-01-05.wav']);
+    expect((await readFile(two.out)).equals(await readFile(one.out))).toBe(true);
+    expect((await readFile(two.report)).equals(await readFile(one.report))).toBe(true);
+  });
+
+  it('2 worker threads, on_error: fail -> the error names the first bad file in path order, no outputs', async () => {
+    const o = opts('w2-fail', { workers: 2 });
+    await goodCorpus(o.dataDir);
+    await put(o.dataDir, 'Actor_03/03-01-02-01-01-02-03.wav', ascii('this is not audio at all'));
+    await put(o.dataDir, 'Actor_04/03-01-02-01-01-02-04.wav', ascii('neither is this'));
+    const err = await ingestCorpus(o).then(() => null, (e: Error) => e);
+    expect(err?.name).toBe('UserError');
+    expect(err?.message).toContain(join(o.dataDir, 'Actor_03/03-01-02-01-01-02-03.wav'));
+    expect(err?.message).toMatch(/not a RIFF\/WAVE file/);
+    expect(existsSync(o.out)).toBe(false);
+    expect(existsSync(o.report)).toBe(false);
+    const outDir = join(o.out, '..');
+    expect(existsSync(outDir) ? await readdir(outDir) : []).toEqual([]);
+  });
+
   const badFiles: [string, Uint8Array, RegExp][] = [
     ['Actor_03/03-01-02-01-01-01-03.wav', ravdessWav([tone(480, 100, 48000)]).subarray(0, 4096 + 100), /truncated data: 'data' chunk declares 960 bytes, only 100 present/],
     ['Actor_03/03-01-02-01-01-02-03.wav', ascii('this is not audio at all'), /not a RIFF\/WAVE file/],
@@ -186,12 +218,12 @@ describe('ingest stage', () => {
   it('CLI: exit 0 with outputs; a bad file exits 1 with one stderr line naming it', async () => {
     const o = opts('cli');
     await goodCorpus(o.dataDir);
-    const env = { ...process.env, PIPELINE_PARAMS: JSON.stringify({ data: { url: '' }, ingest: { sample_rate: 16000, on_error: 'fail' } }) };
+    const env = { ...process.env, PIPELINE_PARAMS: JSON.stringify({ data: { url: '' }, ingest: { sample_rate: 16000, on_error: 'fail', workers: 2 } }) };
     const args = [BIN, '--data-dir', o.dataDir, '--out', o.out, '--report', o.report];
     const ok = spawnSync(process.execPath, args, { cwd: ROOT, env, encoding: 'utf8' });
     expect(ok.stderr).toBe('');
     expect(ok.status).toBe(0);
-    expect(ok.stdout).toMatch(/ingested 6 of 6 files \(0 skipped, 1 multi-channel, 5 resampled to 16000 Hz\)/);
+    expect(ok.stdout).toMatch(/ingested 6 of 6 files \(0 skipped, 1 multi-channel, 5 resampled to 16000 Hz\) in .* s \(ingest\.workers 2\)/);
     expect(JSON.parse(await readFile(o.report, 'utf8')).ingested).toBe(6);
 
     await rm(join(o.out, '..'), { recursive: true });
@@ -211,5 +243,12 @@ describe('ingest stage', () => {
     });
     expect(badParam.status).toBe(1);
     expect(badParam.stderr).toMatch(/params: ingest\.on_error must be one of "fail", "skip", got "ignore"/);
+    const badWorkers = spawnSync(process.execPath, args, {
+      cwd: ROOT,
+      env: { ...env, PIPELINE_PARAMS: JSON.stringify({ ingest: { sample_rate: 16000, on_error: 'fail', workers: 0 } }) },
+      encoding: 'utf8',
+    });
+    expect(badWorkers.status).toBe(1);
+    expect(badWorkers.stderr.trim()).toMatch(/params: ingest\.workers must be auto or an integer >= 1, got 0$/);
   });
 });

@@ -22,3 +22,17 @@ export { runCli, writeFileAtomic, writeJsonAtomic } from './cli.ts';
 export { type StageArgs, type StageLog, stageLog, stageScratch, stageProfile } from './stage.ts';
 export { type PathFlag, type StageCliSpec, runStageCli } from './stage-cli.ts';
 export { EMOTIONS, type Emotion } from './labels.ts';
+export {
+  type WorkersSetting,
+  type PoolTask,
+  type PoolOptions,
+  type MapOptions,
+  type OrderedMapOptions,
+  type OrderedPool,
+  PoolTaskError,
+  workersParam,
+  resolveWorkers,
+  orderedPool,
+  mapOrdered,
+  serveTasks,
+} from './pool.ts';

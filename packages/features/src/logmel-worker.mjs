@@ -1,0 +1,6 @@
+// Entry of a features worker thread: registers tsx in this thread, as bin/*.mjs do for the CLIs,
+// then loads the TypeScript worker.
+import { register } from 'tsx/esm/api';
+
+register();
+await import('./logmel-worker.ts');
