@@ -109,6 +109,41 @@ export function accuracyBy(
   return out;
 }
 
+/** Counts of one class within one value of a grouping label. */
+export interface ClassGroupTally extends Tally {
+  label: string; // class name, or 'all' for every class of the group
+  group: string; // value of the grouping label, e.g. "strong"
+}
+
+/**
+ * Accuracy per class within each value of a grouping label (the paper's Figs. 6 and 7: per
+ * emotion, normal vs strong intensity, male vs female): one row per (class, group) in `labels`
+ * order and then the class 'all' (the same as `accuracyBy`); groups in `order` first.
+ */
+export function accuracyByClassAndGroup(
+  yTrue: ArrayLike<number>,
+  yPred: ArrayLike<number>,
+  group: ArrayLike<string>,
+  labels: readonly string[],
+  order: readonly string[] = [],
+): ClassGroupTally[] {
+  const groups = [...new Set([...order, ...Array.from(group)])];
+  const rows: ClassGroupTally[] = [];
+  for (const [c, label] of [...labels.map((l, i) => [i, l] as const), [-1, 'all'] as const]) {
+    for (const g of groups) {
+      let correct = 0;
+      let total = 0;
+      for (let i = 0; i < yTrue.length; i++) {
+        if (group[i] !== g || (c >= 0 && yTrue[i] !== c)) continue;
+        total++;
+        if (yTrue[i] === yPred[i]) correct++;
+      }
+      rows.push({ label, group: g, correct, total, accuracy: total > 0 ? correct / total : null });
+    }
+  }
+  return rows;
+}
+
 /** RAVDESS intensity code -> name (1 normal, 2 strong). */
 export const intensityName = (code: number): string => (code === 1 ? 'normal' : code === 2 ? 'strong' : `intensity_${code}`);
 

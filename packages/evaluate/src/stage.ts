@@ -6,11 +6,13 @@ import { EMOTIONS, countParams, inferBatches, loadModel, selectBackendParam, tf 
 import { readTensorFile } from '@ser/tensor-io';
 import { UserError, getParam, num, stageLog, str, writeFileAtomic, writeJsonAtomic, type StageArgs } from '@ser/stage-kit';
 import { readModelJson, renderModelCard, type CardInputs } from './card.ts';
-import { accuracyBy, confusionMatrix, formatConfusion, intensityName, metricsFromConfusion, type Tally } from './core.ts';
+import { accuracyBy, accuracyByClassAndGroup, confusionMatrix, formatConfusion, intensityName, metricsFromConfusion, type Tally } from './core.ts';
+import { renderEvaluateReport } from './report.ts';
 
 /**
  * inputs: `features` (dir with test.arrow), `model` (train/model dir); outputs: `dir` (writes
- * metrics.json, confusion.json, per_emotion.json, MODEL_CARD.md).
+ * metrics.json, confusion.json, per_emotion.json, by_intensity.json, by_gender.json, MODEL_CARD.md,
+ * report.html).
  */
 export interface EvaluateStageArgs extends StageArgs<'features' | 'model', 'dir'> {
   /** Inference batch, rows (memory only; results do not depend on it). Default 32. */
@@ -101,8 +103,23 @@ export async function runEvaluate(a: EvaluateStageArgs) {
     ...(choice.details['adapter'] ? { backend_details: { adapter: choice.details['adapter'] } } : {}),
     seed,
   };
-  await writeJsonAtomic(join(outDir, 'confusion.json'), { labels: [...EMOTIONS], matrix: m.confusion, axes: 'rows: true emotion, columns: predicted' });
+  // Per emotion within each intensity / gender (the paper's Figs. 6-7), rows for `plots show`.
+  const byGroup = (key: string, values: string[], order: string[]) =>
+    accuracyByClassAndGroup(yTrue, pred, values, EMOTIONS, order).map(({ label, group, ...t }) => ({ emotion: label, [key]: group, ...t }));
+  const files = {
+    confusion: { labels: [...EMOTIONS], matrix: m.confusion, axes: 'rows: true emotion, columns: predicted' },
+    perEmotion,
+    byIntensity: byGroup('intensity', intensity, ['normal', 'strong']),
+    byGender: byGroup('gender', gender, ['male', 'female']),
+  };
+  await writeJsonAtomic(join(outDir, 'confusion.json'), files.confusion);
   await writeJsonAtomic(join(outDir, 'per_emotion.json'), perEmotion);
+  await writeJsonAtomic(join(outDir, 'by_intensity.json'), files.byIntensity);
+  await writeJsonAtomic(join(outDir, 'by_gender.json'), files.byGender);
+  await writeFileAtomic(
+    join(outDir, 'report.html'),
+    renderEvaluateReport({ profile: provenance.profile, accuracy: m.accuracy, correct: m.correct, total: m.total, macroF1: m.macro.f1, testLoss: loss, files }),
+  );
   const card = renderModelCard({
     provenance,
     preprocess,

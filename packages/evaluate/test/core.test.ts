@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { accuracyBy, confusionMatrix, formatConfusion, metricsFromConfusion } from '../src/core.ts';
+import { accuracyBy, accuracyByClassAndGroup, confusionMatrix, formatConfusion, metricsFromConfusion } from '../src/core.ts';
 
 const LABELS = ['neutral', 'calm', 'happy', 'sad', 'angry', 'fearful', 'disgust', 'surprised'];
 
@@ -73,5 +73,26 @@ describe('formatConfusion', () => {
     const end = (l: string, label: string) => lines[0]!.indexOf(label) + label.length;
     expect(lines[8]![end(lines[0]!, 'surprised') - 1]).toBe('6');
     expect(lines[1]![end(lines[0]!, 'neutral') - 1]).toBe('7');
+  });
+});
+
+describe('accuracyByClassAndGroup', () => {
+  it('counts each class within each group, then all classes per group (= accuracyBy)', () => {
+    const yT = [0, 0, 1, 1, 1, 2];
+    const yP = [0, 1, 1, 1, 0, 2];
+    const g = ['strong', 'normal', 'normal', 'strong', 'strong', 'normal'];
+    const rows = accuracyByClassAndGroup(yT, yP, g, ['a', 'b', 'c'], ['normal', 'strong']);
+    expect(rows).toEqual([
+      { label: 'a', group: 'normal', correct: 0, total: 1, accuracy: 0 },
+      { label: 'a', group: 'strong', correct: 1, total: 1, accuracy: 1 },
+      { label: 'b', group: 'normal', correct: 1, total: 1, accuracy: 1 },
+      { label: 'b', group: 'strong', correct: 1, total: 2, accuracy: 0.5 },
+      { label: 'c', group: 'normal', correct: 1, total: 1, accuracy: 1 },
+      { label: 'c', group: 'strong', correct: 0, total: 0, accuracy: null },
+      { label: 'all', group: 'normal', correct: 2, total: 3, accuracy: 2 / 3 },
+      { label: 'all', group: 'strong', correct: 2, total: 3, accuracy: 2 / 3 },
+    ]);
+    const by = accuracyBy(yT, yP, g, ['normal', 'strong']);
+    expect(rows.filter((r) => r.label === 'all').map(({ correct, total, accuracy }) => ({ correct, total, accuracy }))).toEqual([by['normal'], by['strong']]);
   });
 });

@@ -91,6 +91,14 @@ describe('runEvaluate', () => {
     for (let i = 0; i < 40; i++) expect(confusion.matrix[i % 8][pred[i]!]).toBeGreaterThan(0);
     expect(perEmotion.map((r: { emotion: string }) => r.emotion)).toEqual([...EMOTIONS]);
     expect(perEmotion.reduce((s: number, r: { total: number }) => s + r.total, 0)).toBe(40);
+    // Per emotion within each intensity and gender; the 'all' rows are metrics.json's by_intensity / by_gender.
+    for (const [file, key, order] of [['by_intensity.json', 'intensity', ['normal', 'strong']], ['by_gender.json', 'gender', ['male', 'female']]] as const) {
+      const rows = JSON.parse(await readFile(join(out, file), 'utf8')) as Record<string, string | number | null>[];
+      expect(rows.map((r) => `${r['emotion']}/${r[key]}`)).toEqual([...EMOTIONS, 'all'].flatMap((e) => order.map((g) => `${e}/${g}`)));
+      const all = rows.filter((r) => r['emotion'] === 'all').map(({ correct, total, accuracy }) => ({ correct, total, accuracy }));
+      expect(all).toEqual(order.map((g) => metrics[`by_${key}`][g]));
+      for (const e of EMOTIONS) expect(rows.filter((r) => r['emotion'] === e).reduce((s, r) => s + Number(r['correct']), 0)).toBe(metrics.per_emotion[e].correct);
+    }
 
     // The log shows the confusion matrix as a table: emotion names across, one row per true emotion.
     const lines = printed.join('').split('\n');
@@ -128,6 +136,28 @@ describe('runEvaluate', () => {
     }
     expect(card).toContain('## Intended use and limitations');
     expect(await run(join(dir, 'card-b'))).toBe(card);
+  });
+
+  it('writes report.html: the plots and metrics of this run in one offline page; deterministic', async () => {
+    const run = async (out: string) => {
+      const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+      try {
+        await runEvaluate({ inputs: { features: join(dir, 'features'), model: join(dir, 'model') }, outputs: { dir: out }, params: { seed: 42, train: { backend: 'cpu' } } });
+      } finally {
+        write.mockRestore();
+      }
+      return readFile(join(out, 'report.html'), 'utf8');
+    };
+    const html = await run(join(dir, 'report-a'));
+    const metrics = JSON.parse(await readFile(join(dir, 'report-a', 'metrics.json'), 'utf8'));
+    expect(html).toContain('<title>Evaluation report (profile demo)</title>');
+    for (const t of ['Confusion matrix (test)', 'Recall and F1 per emotion (test)', 'Accuracy by emotion and intensity (test)', 'Accuracy by emotion and gender (test)']) expect(html).toContain(`<h2>${t}</h2>`);
+    expect(html).toContain(`<tr><td>correct / total</td><td>${metrics.correct} / 40</td></tr>`);
+    const charts = JSON.parse(/<script type="application\/json" id="report-charts">(.*?)<\/script>/s.exec(html)![1]!) as { spec: { data: { values: { count?: number }[] } } }[];
+    expect(charts).toHaveLength(4);
+    expect(charts[0]!.spec.data.values.map((c) => c.count)).toEqual(metrics.confusion.flat());
+    expect(html).not.toMatch(/<script[^>]+src=/);
+    expect(await run(join(dir, 'report-b'))).toBe(html);
   });
 
   it('names a model dir without provenance.json before evaluating, and writes nothing', async () => {
