@@ -9,9 +9,12 @@ const src = path.join(pkg, 'src');
 const dist = path.join(pkg, 'dist');
 const ENTRIES = ['cli', 'index'];
 
+// The bundle holds the engine and the workspace package it imports (@ser/report).
+const BUNDLED_SRC = [src, path.join(pkg, '..', 'report', 'src')];
+
 function newestSrc() {
   let t = 0;
-  for (const f of fs.readdirSync(src)) t = Math.max(t, fs.statSync(path.join(src, f)).mtimeMs);
+  for (const dir of BUNDLED_SRC) for (const f of fs.readdirSync(dir)) t = Math.max(t, fs.statSync(path.join(dir, f)).mtimeMs);
   return t;
 }
 
@@ -40,7 +43,8 @@ export async function build() {
     chunkNames: 'chunk-[hash]',
     logLevel: 'silent',
     // ajv and fast-glob are required lazily at runtime through createRequire; keep node_modules resolution for it.
-    external: ['ajv', 'fast-glob'],
+    // vega and vega-lite (plots --format svg) load on first use, from node_modules.
+    external: ['ajv', 'fast-glob', 'vega', 'vega-lite'],
     minify: true,
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   });

@@ -26,6 +26,7 @@ import {
   roundMetrics,
 } from './commands.ts';
 import { expCommands, runExpCommand } from './exp-cli.ts';
+import { plotsCommands, runPlotsCommand } from './plots-cli.ts';
 import pkg from '../package.json' with { type: 'json' };
 
 const VERSION: string = pkg.version;
@@ -120,6 +121,7 @@ const COMMANDS: Record<string, CommandSpec> = {
     flags: [],
     examples: ['ser-pipeline profile', 'ser-pipeline profile demo', 'ser-pipeline profile default'],
   },
+  ...plotsCommands(PROFILE_FLAG),
   ...expCommands(PROFILE_FLAG, JSON_FLAG),
 };
 
@@ -170,7 +172,7 @@ function aliasesFor(cmd: string | undefined): Record<string, string> {
 }
 
 /** Which command the words name: `params diff` and `metrics show|diff` take their subcommand. */
-const TWO_WORD = new Set(['params', 'metrics', 'exp']);
+const TWO_WORD = new Set(['params', 'metrics', 'exp', 'plots']);
 
 export function parseArgs(argv: string[], aliases: Record<string, string> = ALIASES): Args {
   const positional: string[] = [];
@@ -307,6 +309,7 @@ export async function main(argv: string[]): Promise<number> {
   const keys = parseKeys(args.flags.get('keys'));
 
   if (cmd.startsWith('exp ')) return runExpCommand(cmd, root, resolved, args, rest);
+  if (cmd.startsWith('plots ')) return runPlotsCommand(cmd, root, resolved, args);
   switch (cmd) {
     case 'repro': {
       const p = load();

@@ -30,7 +30,7 @@ export function dagMermaid(p: Pipeline, g: Graph): string {
   return lines.join('\n');
 }
 
-function gitShow(root: string, rev: string, file: string): string | undefined {
+export function gitShow(root: string, rev: string, file: string): string | undefined {
   try {
     return execFileSync('git', ['show', `${rev}:${file}`], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   } catch {

@@ -10,6 +10,7 @@ import { memoParse } from './memo.ts';
 import { mergeParams, paramsFileNames, profileOverlays, readParamsSources, getDotted, isObject, type Json, type JsonObject } from './params.ts';
 import { applyOverrides, checkOverrideTypes, checkParamsSchema } from './params-schema.ts';
 import { Positions, createAjv, type Validator } from './yaml-schema.ts';
+import { plotDefProblem, plotEntryPath, stagePlots, type StagePlot } from './plot-defs.ts';
 
 export const PIPELINE_FILE = 'pipeline.yaml';
 export const DEFAULT_PROFILE = 'default';
@@ -28,7 +29,10 @@ export interface Stage {
   params: string[];
   outs: string[];
   metrics: string[];
+  /** Plot data files (outs), each once. */
   plots: string[];
+  /** How `plots show` draws them: the `{ path, template, ... }` entries of `plots` (none when absent). */
+  plotDefs?: StagePlot[];
   /** Line of the stage's key in pipeline.yaml (1-based). */
   line: number;
 }
@@ -95,6 +99,8 @@ function schemaError(v: Validator, base: (string | number)[], pos: Positions, fi
     msg = `unknown key '${key}'`;
   } else if (e.keyword === 'required') {
     msg = `missing required key '${e.params.missingProperty}'`;
+  } else if (e.keyword === 'enum') {
+    msg = `'${parts.slice(base.length).join('.')}' must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`;
   } else {
     const field = e.instancePath ? `'${e.instancePath.slice(1).replace(/\//g, '.')}' ` : '';
     msg = `${field}${e.message}`;
@@ -292,7 +298,9 @@ function buildStage(name: string, def: JsonObject, ctx: Ctx, profile: string): S
     const raw = def[key];
     if (raw === undefined) return [];
     const val = interpDeep(raw, c);
-    const flat = (Array.isArray(val) ? val : [val]).flat(2);
+    let flat = (Array.isArray(val) ? val : [val]).flat(2);
+    // One plot file may be drawn several ways; it is one out.
+    if (key === 'plots') flat = [...new Set(flat.map(plotEntryPath))];
     return flat.map((x) => {
       if (typeof x !== 'string' && typeof x !== 'number') throw new PipelineError(located(c.file, c.line, name, `${key} entries must be strings`));
       return key === 'params' ? String(x) : normPath(String(x), c, key.replace(/s$/, ''));
@@ -318,6 +326,7 @@ function buildStage(name: string, def: JsonObject, ctx: Ctx, profile: string): S
     outs: list('outs'),
     metrics: list('metrics'),
     plots: list('plots'),
+    plotDefs: stagePlots(def.plots, (v) => interpDeep(v, c), (p) => normPath(p, c, 'plot')),
     line: c.line ?? 0,
   };
 }
@@ -371,6 +380,10 @@ function validateSemantics(p: Pipeline, pos: Positions, lenientParams: boolean):
       if (!outToken(s.cmd, o, s.deps)) {
         throw new PipelineError(located(file, at('cmd'), s.name, `out '${o}' (or a parent directory of it) does not appear in cmd, so the engine cannot stage it`));
       }
+    }
+    for (const d of s.plotDefs ?? []) {
+      const problem = plotDefProblem(d);
+      if (problem) throw new PipelineError(located(file, pos.line(['stages', s.name.split('@')[0]!, 'plots', d.index]) ?? s.line, s.name, problem));
     }
   }
 }
