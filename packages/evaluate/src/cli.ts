@@ -8,7 +8,7 @@ await runStageCli(
       features: { arg: 'dir', desc: 'features stage folder (reads test.arrow)' },
       model: { arg: 'dir', desc: 'trained model folder (train/model)' },
     },
-    outputs: { dir: { flag: 'out-dir', arg: 'dir', desc: 'writes metrics.json, confusion.json, per_emotion.json here' } },
+    outputs: { dir: { flag: 'out-dir', arg: 'dir', desc: 'writes metrics.json, the plot files, MODEL_CARD.md and report.html here' } },
     prog: 'ser-evaluate',
     summary: 'Test-set accuracy, per-emotion P/R/F1, confusion matrix, by intensity and gender (params train.backend, seed).',
     examples: ['ser-evaluate --features artifacts/demo/features --model artifacts/demo/train/model --out-dir artifacts/demo/evaluate --profile demo'],
