@@ -1,35 +1,32 @@
-// Throughput of decode + segment + log-mel (48 kHz, 3 s from 0.5 s, 128 mels): TypeScript vs the
-// NumPy/SciPy equivalent (bench_numpy.py), and librosa itself when importable, all pinned to one
-// core (taskset -c 0 when available). Real corpus when RAVDESS_DIR is set, else generated WAVs.
+// Throughput of decode + 0.5-3.5 s window + 128-band log-mel at 48 kHz, in one run and on the same
+// clips: ours on one thread (wall and CPU time), ours on N worker threads (wall), a NumPy/SciPy
+// version written to be fast (bench_numpy.py) and librosa itself when importable, both on one core
+// with one BLAS thread; the ratios and peak RSS. Real corpus when RAVDESS_DIR is set, else
+// generated WAVs. librosa: `../shared/tools/setup-librosa.sh` builds an offline librosa 0.11 and
+// prints the PYTHONPATH to export.
 //
-//   npm run bench -w packages/features          # env: BENCH_CLIPS (default 240), BENCH_REPEATS (5)
+//   npm run bench -w packages/features     # env: BENCH_CLIPS (240), BENCH_REPEATS (5), BENCH_WORKERS (auto)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as audio from '@ser/audio';
 import { LogMelExtractor } from '@ser/audio';
+import { orderedPool, resolveWorkers, workersParam } from '@ser/stage-kit';
 import { decodeNpy } from '../src/npy.ts';
+import { DURATION, LOGMEL, OFFSET, SR, clipLogMel } from './clip.ts';
 
-const SR = 48000;
-const OFFSET = 0.5;
-const DURATION = 3.0;
 const CLIPS = Number(process.env.BENCH_CLIPS ?? 240);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
+const WORKERS = resolveWorkers(workersParam(process.env.BENCH_WORKERS ?? 'auto', 'BENCH_WORKERS'));
 const here = new URL('.', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'ser-bench-'));
 
-type Seg = (x: Float32Array, sr: number, off: number, dur: number) => Float32Array;
-/** librosa.load(offset, duration) + zero-pad; @ser/audio's segmentWindow when it exists. */
-const localSegment: Seg = (x, sr, off, dur) => {
-  const n = Math.floor(dur * sr); // librosa.load: int() truncation
-  const start = Math.floor(off * sr);
-  const out = new Float32Array(n);
-  out.set(x.subarray(Math.min(start, x.length), Math.min(start + n, x.length)));
-  return out;
-};
-const segmentWindow: Seg = ((audio as Record<string, unknown>).segmentWindow as Seg | undefined) ?? localSegment;
+interface Timing {
+  seconds: number[]; // wall, per repeat
+  cpu_seconds?: number[]; // process CPU time, per repeat
+  max_rss_mib?: number;
+}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -58,98 +55,127 @@ function generateWavs(n: number): string[] {
   return files;
 }
 
-async function tsRun(files: string[], ex: LogMelExtractor): Promise<Float32Array> {
-  let last: Float32Array = new Float32Array(0);
-  for (const f of files) {
-    const d = audio.decodeWav(await readFile(f), f);
-    if (d.sampleRate !== SR) throw new Error(`${f}: ${d.sampleRate} Hz, expected ${SR}`);
-    last = ex.extract(segmentWindow(d.mono, SR, OFFSET, DURATION));
-  }
-  return last;
-}
-
-function pythonRun(listFile: string, extra: string[]): { seconds: number[]; cpu_seconds: number[] } | string {
-  const pin = spawnSync('taskset', ['--version']).status === 0 ? ['taskset', '-c', '0'] : [];
-  const args = [...pin, 'python3', join(here, 'bench_numpy.py'), '--list', listFile, '--repeats', String(REPEATS), ...extra];
-  const r = spawnSync(args[0]!, args.slice(1), {
-    encoding: 'utf8',
-    env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
-  });
-  if (r.status !== 0) return (r.stderr || r.stdout || '').trim().split('\n').pop() ?? 'failed';
-  return JSON.parse(r.stdout.trim().split('\n').pop()!);
-}
-
-async function main(): Promise<void> {
-  const dir = process.env.RAVDESS_DIR;
-  let files: string[];
-  let source: string;
-  if (dir) {
-    files = (readdirSync(dir, { recursive: true }) as string[])
-      .filter((f) => /(^|\/)03-01-[^/]*\.wav$/.test(f))
-      .map((f) => join(dir, f))
-      .sort()
-      .slice(0, CLIPS);
-    source = `RAVDESS_DIR=${dir} (${files.length} real clips)`;
-  } else {
-    files = generateWavs(Math.min(CLIPS, 120));
-    source = `${files.length} generated WAVs (set RAVDESS_DIR for the real corpus)`;
-  }
-  if (files.length === 0) throw new Error(`no WAVs found under ${dir}`);
-  const listFile = join(tmp, 'files.txt');
-  writeFileSync(listFile, files.join('\n') + '\n');
-  console.log(`source: ${source}; repeats: ${REPEATS}; segment ${OFFSET}+${DURATION} s; n_fft 1024, win 512, hop 256, 128 mels`);
-  console.log(`segmentWindow: ${segmentWindow === localSegment ? 'local fallback (not in @ser/audio yet)' : '@ser/audio'}`);
-
-  const ex = new LogMelExtractor({ sampleRate: SR, nFft: 1024, winLength: 512, hopLength: 256, nMels: 128, fmin: 0, fmax: SR / 2, ref: 'max', amin: 1e-10, topDb: 80 });
-  const first = await tsRun(files.slice(0, 1), ex); // warm-up (JIT)
-  await tsRun(files, ex);
-  const tsSecs: number[] = [];
-  const tsCpu: number[] = [];
+/** One thread: a warm-up pass, then REPEATS timed passes. Returns the timings and the first clip's log-mel. */
+function oursInProcess(files: string[]): { timing: Timing; first: Float32Array } {
+  const ex = new LogMelExtractor(LOGMEL);
+  const first = clipLogMel(files[0]!, ex).slice();
+  for (const f of files) clipLogMel(f, ex); // warm-up (JIT, kernel memory)
+  const timing: Timing = { seconds: [], cpu_seconds: [] };
   for (let r = 0; r < REPEATS; r++) {
     const t0 = performance.now();
     const c0 = process.cpuUsage();
-    await tsRun(files, ex);
+    for (const f of files) clipLogMel(f, ex);
     const c = process.cpuUsage(c0);
-    tsSecs.push((performance.now() - t0) / 1000);
-    tsCpu.push((c.user + c.system) / 1e6);
+    timing.seconds.push((performance.now() - t0) / 1000);
+    timing.cpu_seconds!.push((c.user + c.system) / 1e6);
   }
+  return { timing, first };
+}
 
+/** N worker threads (stage-kit's orderedPool, as the features stage): warm-up pass, then REPEATS timed passes. */
+async function oursWorkers(files: string[], first: Float32Array): Promise<Timing> {
+  const ex = new LogMelExtractor(LOGMEL);
+  const pool = orderedPool<Float32Array>({ workers: WORKERS, entry: new URL('./clip-worker.mjs', import.meta.url), inline: (p) => clipLogMel(p as string, ex) });
+  const pass = () =>
+    pool.map(files, {
+      task: (f) => ({ message: f }),
+      onResult: (y, _f, i) => {
+        if (i === 0 && !Buffer.from(y.buffer, y.byteOffset, y.byteLength).equals(Buffer.from(first.buffer))) throw new Error('worker output differs from the in-process output');
+      },
+      describe: (f) => f,
+    });
+  try {
+    await pass(); // warm-up: thread start, JIT
+    const timing: Timing = { seconds: [] };
+    for (let r = 0; r < REPEATS; r++) {
+      const t0 = performance.now();
+      await pass();
+      timing.seconds.push((performance.now() - t0) / 1000);
+    }
+    return timing;
+  } finally {
+    await pool.close();
+  }
+}
+
+/** bench_numpy.py on one core (taskset when present) with one BLAS thread. */
+function python(listFile: string, extra: string[]): Timing | string {
+  const pin = spawnSync('taskset', ['--version']).status === 0 ? ['taskset', '-c', '0'] : [];
+  const args = [...pin, 'python3', join(here, 'bench_numpy.py'), '--list', listFile, '--repeats', String(REPEATS), ...extra];
+  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+  // Tuning overrides of OpenBLAS meant for other software would skew the comparison.
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const r = spawnSync(args[0]!, args.slice(1), { encoding: 'utf8', env });
+  if (r.status !== 0) return (r.stderr || r.stdout || '').trim().split('\n').pop() ?? 'failed';
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Timing;
+}
+
+function listFiles(): { files: string[]; source: string } {
+  const dir = process.env.RAVDESS_DIR;
+  if (!dir) {
+    const files = generateWavs(Math.min(CLIPS, 120));
+    return { files, source: `${files.length} generated WAVs (set RAVDESS_DIR for the real corpus)` };
+  }
+  const files = (readdirSync(dir, { recursive: true }) as string[])
+    .filter((f) => /(^|\/)03-01-[^/]*\.wav$/.test(f))
+    .map((f) => join(dir, f))
+    .sort()
+    .slice(0, CLIPS);
+  if (files.length === 0) throw new Error(`no WAVs found under ${dir}`);
+  return { files, source: `${files.length} real RAVDESS clips` };
+}
+
+async function main(): Promise<void> {
+  const { files, source } = listFiles();
+  const listFile = join(tmp, 'files.txt');
+  writeFileSync(listFile, files.join('\n') + '\n');
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  console.log(`${source}; ${REPEATS} timed repeats (median); window ${OFFSET}+${DURATION} s at ${SR} Hz; n_fft 1024, win 512, hop 256, 128 mels`);
+  console.log(`${availableParallelism()} cores (${cpu}); node ${process.version}`);
+
+  const one = oursInProcess(files);
+  const rssOne = process.resourceUsage().maxRSS / 1024;
+  const many = await oursWorkers(files, one.first);
+  const rssMany = process.resourceUsage().maxRSS / 1024;
   const dump = join(tmp, 'first.npy');
-  const np = pythonRun(listFile, ['--dump', dump]);
-  const lib = spawnSync('python3', ['-c', 'import librosa; print(librosa.__version__)'], { encoding: 'utf8' });
-  const lr = lib.status === 0 ? pythonRun(listFile, ['--librosa']) : `not installed (python3 -c "import librosa" fails; apt has no python3-librosa)`;
+  const np = python(listFile, ['--dump', dump]);
+  const hasLibrosa = spawnSync('python3', ['-c', 'import librosa'], { encoding: 'utf8' }).status === 0;
+  const lr = hasLibrosa ? python(listFile, ['--librosa']) : 'not importable (../shared/tools/setup-librosa.sh builds it offline and prints the PYTHONPATH)';
+  const librosaVersion = hasLibrosa ? execFileSync('python3', ['-c', 'import librosa; print(librosa.__version__)'], { encoding: 'utf8' }).trim() : '';
+  const npVersion = execFileSync('python3', ['-c', 'import numpy, scipy; print(f"NumPy {numpy.__version__}, SciPy {scipy.__version__}")'], { encoding: 'utf8' }).trim();
 
-  const med = (secs: number[]) => median(secs.map((s) => files.length / s));
-  const rate = (secs: number[], cpu: number[]) => {
-    const rates = secs.map((s) => files.length / s);
-    return `wall ${med(secs).toFixed(1)} clips/s (median of ${rates.length}; min ${Math.min(...rates).toFixed(1)}, max ${Math.max(...rates).toFixed(1)}); CPU time ${med(cpu).toFixed(1)} clips/s`;
+  const rate = (secs: number[] | undefined) => (secs ? median(secs.map((s) => files.length / s)) : NaN);
+  const libCpu = typeof lr === 'string' ? NaN : rate(lr.cpu_seconds);
+  const libWall = typeof lr === 'string' ? NaN : rate(lr.seconds);
+  const f1 = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '-');
+  const x = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}x` : '-');
+  const rows: string[][] = [];
+  const add = (name: string, t: Timing, rss: number, perCore: boolean) => {
+    const wall = rate(t.seconds);
+    const c = rate(t.cpu_seconds);
+    rows.push([name, f1(wall), f1(c), x(perCore ? c / libCpu : NaN), x(wall / libWall), `${rss.toFixed(0)} MiB`]);
   };
-  const tsRate = med(tsSecs);
-  const tsCpuRate = med(tsCpu);
-  const ratio = (o: { seconds: number[]; cpu_seconds: number[] }) => `wall ${(tsRate / med(o.seconds)).toFixed(2)}x, CPU ${(tsCpuRate / med(o.cpu_seconds)).toFixed(2)}x`;
-  console.log(`TypeScript (node ${process.version}, fft.js): ${rate(tsSecs, tsCpu)}`);
-  if (typeof np === 'string') console.log(`NumPy/SciPy: failed: ${np}`);
-  else {
-    const ver = execFileSync('python3', ['-c', 'import numpy, scipy; print(numpy.__version__, scipy.__version__)'], { encoding: 'utf8' }).trim();
-    console.log(`NumPy/SciPy ${ver}: ${rate(np.seconds, np.cpu_seconds)}  -> TS/NumPy ${ratio(np)}`);
+  add('ours, 1 thread (wasm SIMD kernel)', one.timing, rssOne, true);
+  add(`ours, ${WORKERS} worker threads`, many, rssMany, false);
+  if (typeof np === 'string') rows.push([`NumPy/SciPy: failed: ${np}`, '-', '-', '-', '-', '-']);
+  else add(`${npVersion}, tight, 1 core`, np, np.max_rss_mib ?? NaN, true);
+  if (typeof lr === 'string') rows.push([`librosa: ${lr}`, '-', '-', '-', '-', '-']);
+  else add(`librosa ${librosaVersion} (melspectrogram + power_to_db), 1 core`, lr, lr.max_rss_mib ?? NaN, true);
+  console.log('');
+  console.log('| run | clips/s (wall) | clips/s (CPU time) | vs librosa, per core (CPU) | vs librosa (wall) | peak RSS |');
+  console.log('|---|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+  console.log('');
+  console.log(`${WORKERS} workers vs 1 thread (wall): ${x(rate(many.seconds) / rate(one.timing.seconds))}`);
+  if (typeof np !== 'string') {
     const ref = decodeNpy(readFileSync(dump)).data;
     let e = 0;
-    for (let i = 0; i < ref.length; i++) e = Math.max(e, Math.abs(ref[i]! - first[i]!));
-    console.log(`same maths check (first clip, ref=max): max |dB(TS) - dB(NumPy)| = ${e.toExponential(2)} dB`);
+    for (let i = 0; i < ref.length; i++) e = Math.max(e, Math.abs(ref[i]! - one.first[i]!));
+    console.log(`same maths check (first clip): max |dB(ours) - dB(NumPy)| = ${e.toExponential(2)} dB`);
   }
-  if (typeof lr === 'string') console.log(`librosa: ${lr}`);
-  else console.log(`librosa: ${rate(lr.seconds, lr.cpu_seconds)}  -> TS/librosa ${ratio(lr)}`);
 }
 
-if (process.env.BENCH_PINNED !== '1' && spawnSync('taskset', ['--version']).status === 0) {
-  // Re-run pinned to one core so that TS and Python get the same single CPU.
-  const r = spawnSync('taskset', ['-c', '0', process.execPath, '--import', 'tsx', new URL(import.meta.url).pathname], {
-    stdio: 'inherit',
-    env: { ...process.env, BENCH_PINNED: '1', UV_THREADPOOL_SIZE: '1' },
-  });
-  rmSync(tmp, { recursive: true, force: true });
-  process.exit(r.status ?? 1);
-}
 try {
   await main();
 } finally {
