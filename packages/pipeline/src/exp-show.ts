@@ -1,7 +1,7 @@
 /**
  * `exp show`: experiments as a table, one row per experiment (or per grid point over its seeds,
- * mean ± sample std): name, status, the params that differ between the rows, the metrics,
- * duration. Pure: records in, text out.
+ * mean ± sample std): name, status, the params that differ between the rows, the metrics that
+ * differ (or the --keys asked for), duration. Pure: records in, text out.
  */
 import { PipelineError } from './errors.ts';
 import { canonical, flatten, isObject, type Json } from './params.ts';
@@ -18,7 +18,10 @@ export interface ShowOptions {
   sortBy?: string;
   /** One row per grid point: experiments whose params differ only in `seed`. */
   groupSeeds?: boolean;
-  /** Metric leaves to show (`macro.f1`, `evaluate:accuracy`) instead of each file's top-level numbers. */
+  /**
+   * Metric leaves to show (`macro.f1`, `evaluate:accuracy`); default: each file's top-level
+   * numbers that differ between the experiments.
+   */
   keys?: string[];
 }
 
@@ -71,7 +74,9 @@ export function showRows(records: ExpRecord[], opts: Omit<ShowOptions, 'format'>
     const [label, key] = id.split('\0') as [string, string];
     return byKey.get(key)!.length > 1 ? `${label}:${key}` : key;
   };
-  const metricKeys = allLeafIds.map(column);
+  // Without --keys, a metric equal in every row says nothing about the experiments: left out.
+  const varies = (id: string) => new Set(leaves.map((m) => m.get(id) ?? null)).size > 1;
+  const metricKeys = allLeafIds.filter((id) => opts.keys || records.length < 2 || varies(id)).map(column);
 
   const profiles = new Set(records.map((r) => r.profile));
   let rows: ShowRow[] = records.map((r, i) => ({

@@ -12,7 +12,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import YAML from 'yaml';
 import { PipelineError } from './errors.ts';
 import { allOuts, artifactsRoot, loadPipeline, lockFileName, DEFAULT_PROFILE, type Pipeline } from './parse.ts';
-import { canonical, flatten, formatOverride, getDotted, isObject, loadParams, profileOverlays, type Json } from './params.ts';
+import { canonical, flatten, formatOverride, getDotted, isObject, loadParams, paramsFileNames, profileOverlays, type Json } from './params.ts';
 import { readLock } from './lock.ts';
 import { RunCache } from './runcache.ts';
 import { runKeyOfEntry, portablePaths } from './status.ts';
@@ -28,7 +28,7 @@ import {
   experimentNames as storedNames,
   type ExpRecord,
 } from './exp-store.ts';
-import { checkGridSize, describePoint, expandGrid, gridAxes, parseSeeds, pointNames } from './exp-grid.ts';
+import { checkGridSize, describePoint, expandGrid, gridAxes, parseSeeds, pointNames, SEED_KEY } from './exp-grid.ts';
 
 export interface ExpRunRequest {
   profile: string;
@@ -88,6 +88,9 @@ function gitHead(root: string): string | null {
  */
 export function planExperiments(root: string, req: ExpRunRequest): ExpRecord[] {
   const axes = gridAxes(req.sets, req.seeds === undefined ? undefined : parseSeeds(req.seeds));
+  if (req.seeds !== undefined && getDotted(loadParams(root, req.profile), SEED_KEY) === undefined) {
+    throw new PipelineError(`--seeds ${req.seeds}: ${paramsFileNames(req.profile).join(' + ')} set no top-level '${SEED_KEY}' key for it to vary`);
+  }
   checkGridSize(axes, !!req.yes);
   const points = expandGrid(axes);
   const names = pointNames(points, req.profile, req.name);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadPipeline } from '../src/parse.ts';
 import { repro } from '../src/runner.ts';
+import { planExperiments } from '../src/exp.ts';
 import { portablePaths, localPaths } from '../src/status.ts';
 import { spawn } from 'node:child_process';
 import { cleanup, count, workspace, type Ws } from './helpers.ts';
@@ -110,5 +111,20 @@ describe('params overrides (-S)', () => {
     setup();
     expect(() => loadExp({ 'p.y': 'fast' })).toThrow('-S p.y=fast: p.y: expected a number >= 0, got "fast"');
     expect(() => loadExp({ 'p.y': -1 })).toThrow('-S p.y=-1: p.y: expected a number >= 0, got -1');
+  });
+});
+
+describe('planning experiments', () => {
+  it('checks every point and writes nothing; --seeds needs a top-level seed key', () => {
+    setup();
+    const planned = planExperiments(ws.dir, { profile: 'default', sets: ['p.x=2,3', 'p.y=0'] });
+    expect(planned.map((r) => [r.name, r.status, r.params['p.x']])).toEqual([
+      ['x2-y0', 'queued', 2],
+      ['x3-y0', 'queued', 3],
+    ]);
+    expect(fs.existsSync(path.join(ws.dir, '.pipeline/exps'))).toBe(false);
+    // The second value of p.y is bad: nothing is planned.
+    expect(() => planExperiments(ws.dir, { profile: 'default', sets: ['p.y=1,-1'] })).toThrow('-S p.y=-1: p.y: expected a number >= 0, got -1');
+    expect(() => planExperiments(ws.dir, { profile: 'default', sets: ['p.x=1'], seeds: '1,2' })).toThrow("--seeds 1,2: params.yaml set no top-level 'seed' key for it to vary");
   });
 });

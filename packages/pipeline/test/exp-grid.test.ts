@@ -88,7 +88,7 @@ function rec(name: string, params: Record<string, number | string>, accuracy: nu
     overrides: {},
     // data.dir names the experiment's own folder: the same param once written portably.
     params: { 'data.dir': `${ws}/artifacts/generate/corpus`, 'train.epochs': 3, ...params },
-    metrics: accuracy === undefined ? {} : { '${artifacts}/evaluate/metrics.json': { accuracy, per_emotion: { happy: { f1: accuracy / 2 } } }, '${artifacts}/train/metrics.json': { accuracy: 1, epochs: 3 } },
+    metrics: accuracy === undefined ? {} : { '${artifacts}/evaluate/metrics.json': { accuracy, per_emotion: { happy: { f1: accuracy / 2 } } }, '${artifacts}/train/metrics.json': { accuracy: accuracy + 0.1, epochs: 3 } },
     workspace: ws,
     artifacts: `${ws}/artifacts`,
     lockFile: `${ws}/pipeline.lock`,
@@ -100,10 +100,12 @@ function rec(name: string, params: Record<string, number | string>, accuracy: nu
 describe('exp show rows', () => {
   const recs = [rec('a-s1', { 'train.lr': 0.02, seed: 1 }, 0.5), rec('a-s2', { 'train.lr': 0.02, seed: 2 }, 0.6), rec('b-s1', { 'train.lr': 0.05, seed: 1 }, 0.7), rec('b-s2', { 'train.lr': 0.05, seed: 2 }, 0.9)];
 
-  it('params columns are the keys that differ (paths under each experiment read alike); a metric key in two files is prefixed', () => {
+  it('params and metrics columns are those that differ (paths under each experiment read alike); a metric key in two files is prefixed', () => {
     const { paramKeys, metricKeys, rows } = showRows(recs, {});
     expect(paramKeys).toEqual(['train.lr', 'seed']);
-    expect(metricKeys).toEqual(['evaluate:accuracy', 'train:accuracy', 'epochs']);
+    // epochs is 3 everywhere: left out unless asked for.
+    expect(metricKeys).toEqual(['evaluate:accuracy', 'train:accuracy']);
+    expect(showRows(recs, { keys: ['epochs', 'evaluate:accuracy'] }).metricKeys).toEqual(['accuracy', 'epochs']);
     expect(rows[0]!.metrics['evaluate:accuracy']).toEqual([0.5]);
     expect(showRows(recs, { keys: ['per_emotion.happy.f1'] }).metricKeys).toEqual(['per_emotion.happy.f1']);
   });
@@ -117,7 +119,7 @@ describe('exp show rows', () => {
     ]);
     expect(sampleStd([0.7, 0.9])).toBeCloseTo(0.141421, 5);
     const text = formatShow(recs, { format: 'text', groupSeeds: true, sortBy: 'evaluate:accuracy' });
-    expect(text.split('\n')[0]).toMatch(/^name\s+status\s+n\s+train\.lr\s+evaluate:accuracy\s+train:accuracy\s+epochs\s+duration$/);
+    expect(text.split('\n')[0]).toMatch(/^name\s+status\s+n\s+train\.lr\s+evaluate:accuracy\s+train:accuracy\s+duration$/);
     expect(text).toContain('0.8 ± 0.1414');
     expect(text).toContain('0.55 ± 0.0707');
     const json = JSON.parse(formatShow(recs, { format: 'json', groupSeeds: true }));
