@@ -42,9 +42,10 @@ export async function build() {
     splitting: true,
     chunkNames: 'chunk-[hash]',
     logLevel: 'silent',
-    // ajv and fast-glob are required lazily at runtime through createRequire; keep node_modules resolution for it.
+    // ajv and fast-glob are required lazily at runtime through createRequire, and the S3 SDK is
+    // imported only by a command that uses an S3 remote; keep node_modules resolution for them.
     // vega and vega-lite (plots --format svg) load on first use, from node_modules.
-    external: ['ajv', 'fast-glob', 'vega', 'vega-lite'],
+    external: ['ajv', 'fast-glob', '@aws-sdk/client-s3', 'vega', 'vega-lite'],
     minify: true,
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   });

@@ -1,4 +1,4 @@
-/** ser-pipeline: repro | status | dag | params diff | metrics show|diff | gc | profile */
+/** ser-pipeline: repro | status | dag | params diff | metrics show|diff | gc | profile | remote | push | fetch | pull */
 import fs from 'node:fs';
 import path from 'node:path';
 import { PipelineError } from './errors.ts';
@@ -27,6 +27,7 @@ import {
 } from './commands.ts';
 import { expCommands, runExpCommand } from './exp-cli.ts';
 import { plotsCommands, runPlotsCommand } from './plots-cli.ts';
+import { remoteCommands, runRemoteCommand } from './remote-cli.ts';
 import pkg from '../package.json' with { type: 'json' };
 
 const VERSION: string = pkg.version;
@@ -75,7 +76,7 @@ const COMMANDS: Record<string, CommandSpec> = {
   status: {
     args: '[stage...]',
     summary: 'which stages are stale and why',
-    flags: [PROFILE_FLAG, JSON_FLAG, { name: 'check', help: 'exit 1 naming each stale stage (CI)' }],
+    flags: [PROFILE_FLAG, JSON_FLAG, { name: 'check', help: 'exit 1 naming each stale stage (CI)' }, { name: 'remote', help: "compare the cache with the default remote instead (= 'remote status')" }],
     examples: ['ser-pipeline status', 'ser-pipeline status --profile demo --check'],
   },
   dag: {
@@ -123,6 +124,7 @@ const COMMANDS: Record<string, CommandSpec> = {
   },
   ...plotsCommands(PROFILE_FLAG),
   ...expCommands(PROFILE_FLAG, JSON_FLAG),
+  ...remoteCommands(PROFILE_FLAG),
 };
 
 const GLOBAL_FLAGS: FlagSpec[] = [
@@ -164,6 +166,11 @@ interface Args {
 
 const ALL_FLAGS = [...GLOBAL_FLAGS, ...Object.values(COMMANDS).flatMap((c) => c.flags)];
 const VALUE_FLAGS = new Set(ALL_FLAGS.filter((f) => f.value).map((f) => f.name));
+/** A flag name may take a value in one command and none in another (`push -r NAME`, `status --remote`). */
+function valueFlagsFor(cmd: string | undefined): Set<string> {
+  const spec = cmd ? COMMANDS[cmd] : undefined;
+  return spec ? new Set([...GLOBAL_FLAGS, ...spec.flags].filter((f) => f.value).map((f) => f.name)) : VALUE_FLAGS;
+}
 const ALIASES: Record<string, string> = Object.fromEntries(GLOBAL_FLAGS.filter((f) => f.short).map((f) => [f.short!, f.name]));
 /** Short flags are per command (`-f` is --force for both repro and gc). */
 function aliasesFor(cmd: string | undefined): Record<string, string> {
@@ -172,9 +179,9 @@ function aliasesFor(cmd: string | undefined): Record<string, string> {
 }
 
 /** Which command the words name: `params diff` and `metrics show|diff` take their subcommand. */
-const TWO_WORD = new Set(['params', 'metrics', 'exp', 'plots']);
+const TWO_WORD = new Set(['params', 'metrics', 'remote', 'exp', 'plots']);
 
-export function parseArgs(argv: string[], aliases: Record<string, string> = ALIASES): Args {
+export function parseArgs(argv: string[], aliases: Record<string, string> = ALIASES, valueFlags: Set<string> = VALUE_FLAGS): Args {
   const positional: string[] = [];
   const flags = new Map<string, string | true>();
   for (let i = 0; i < argv.length; i++) {
@@ -197,7 +204,7 @@ export function parseArgs(argv: string[], aliases: Record<string, string> = ALIA
       positional.push(a);
       continue;
     }
-    if (VALUE_FLAGS.has(name)) {
+    if (valueFlags.has(name)) {
       if (value === undefined) {
         value = argv[++i];
         if (value === undefined || value.startsWith('-')) throw new PipelineError(`--${name} needs a value`);
@@ -272,7 +279,7 @@ export async function main(argv: string[]): Promise<number> {
     return first ? 0 : 2;
   }
   const { name: cmd, rest } = commandOf(argv);
-  const args = parseArgs(rest, aliasesFor(cmd));
+  const args = parseArgs(rest, aliasesFor(cmd), valueFlagsFor(cmd));
   if (args.flags.has('help')) {
     console.log(COMMANDS[cmd] ? commandHelp(cmd) : Object.keys(COMMANDS).filter((n) => n.startsWith(`${cmd} `)).map(commandHelp).join('\n\n'));
     return 0;
@@ -334,6 +341,7 @@ export async function main(argv: string[]): Promise<number> {
       return res.ok ? 0 : 1;
     }
     case 'status': {
+      if (args.flags.has('remote')) return runRemoteCommand('status', root, resolved, args);
       const p = load();
       const g = buildGraph(p);
       const hasher = new Hasher(root, workDirs(root).state);
@@ -404,6 +412,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'gc':
       return gcCommand(root, resolved, args);
+    default:
+      if (cmd.startsWith('remote ') || ['push', 'fetch', 'pull'].includes(cmd)) return runRemoteCommand(cmd, root, resolved, args);
   }
   return 2;
 }
