@@ -14,6 +14,7 @@ import { PipelineError } from './errors.ts';
 import { allOuts, artifactsRoot, loadPipeline, lockFileName, DEFAULT_PROFILE, type Pipeline } from './parse.ts';
 import { canonical, flatten, formatOverride, getDotted, isObject, loadParams, paramsFileNames, profileOverlays, type Json } from './params.ts';
 import { readLock } from './lock.ts';
+import { buildGraph, closure } from './graph.ts';
 import { RunCache } from './runcache.ts';
 import { runKeyOfEntry, portablePaths } from './status.ts';
 import { repro, workDirs } from './runner.ts';
@@ -61,8 +62,25 @@ export function loadExperimentPipeline(root: string, rec: Pick<ExpRecord, 'profi
 }
 
 /**
- * Cores an experiment uses: the largest params value of a key named `workers` (at any depth;
- * `auto` = every core, `cpus`), at least 1. The engine knows no other params key.
+ * The params (flattened) of the stages an experiment will run: those declaring a params key the
+ * overrides touch, and everything downstream of them. The others are restored from the cache.
+ */
+export function reachedParams(p: Pipeline, overrides: Record<string, Json>): Record<string, Json> {
+  const keys = Object.keys(overrides);
+  const touches = (declared: string) => keys.some((k) => k === declared || k.startsWith(`${declared}.`) || declared.startsWith(`${k}.`));
+  const graph = buildGraph(p);
+  const reached = closure(p.stages.filter((s) => s.params.some(touches)).map((s) => s.name), graph.downstream);
+  const out: Record<string, Json> = {};
+  for (const name of reached) {
+    for (const declared of p.byName.get(name)!.params) Object.assign(out, flatten(getDotted(p.params, declared) ?? null, declared));
+  }
+  return out;
+}
+
+/**
+ * Cores an experiment uses: the largest value of a params key named `workers` (at any depth;
+ * `auto` = every core, `cpus`) among `params` (those of the stages it runs), at least 1. The
+ * engine knows no other params key.
  */
 export function experimentCores(params: Record<string, Json>, cpus = os.availableParallelism()): number {
   let cores = 1;
@@ -116,7 +134,7 @@ export function planExperiments(root: string, req: ExpRunRequest): ExpRecord[] {
       ...paths,
       // One millisecond apart: the queue (sorted by createdAt) keeps the grid's order.
       createdAt: new Date(now + i).toISOString(),
-      cores: experimentCores(params),
+      cores: experimentCores(reachedParams(p, overrides)),
     } satisfies ExpRecord;
   });
 }

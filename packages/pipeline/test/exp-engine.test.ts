@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadPipeline } from '../src/parse.ts';
 import { repro } from '../src/runner.ts';
-import { planExperiments } from '../src/exp.ts';
+import { experimentCores, planExperiments, reachedParams } from '../src/exp.ts';
 import { portablePaths, localPaths } from '../src/status.ts';
 import { spawn } from 'node:child_process';
 import { cleanup, count, workspace, type Ws } from './helpers.ts';
@@ -126,5 +126,31 @@ describe('planning experiments', () => {
     // The second value of p.y is bad: nothing is planned.
     expect(() => planExperiments(ws.dir, { profile: 'default', sets: ['p.y=1,-1'] })).toThrow('-S p.y=-1: p.y: expected a number >= 0, got -1');
     expect(() => planExperiments(ws.dir, { profile: 'default', sets: ['p.x=1'], seeds: '1,2' })).toThrow("--seeds 1,2: params.yaml set no top-level 'seed' key for it to vary");
+  });
+});
+
+describe('cores of an experiment', () => {
+  it("counts the 'workers' params of the stages its overrides reach and their downstream only", () => {
+    ws = workspace({
+      'pipeline.yaml': `stages:
+  feat:
+    cmd: mkdir -p \${artifacts} && echo \${feat.n} > \${artifacts}/feat.txt
+    params: [feat]
+    outs: ["\${artifacts}/feat.txt"]
+  train:
+    cmd: cat \${artifacts}/feat.txt > \${artifacts}/model.txt
+    deps: ["\${artifacts}/feat.txt"]
+    params: [train.lr, train.workers]
+    outs: ["\${artifacts}/model.txt"]
+`,
+      'params.yaml': 'feat:\n  n: 1\n  workers: auto\ntrain:\n  lr: 0.1\n  workers: 3\n',
+    });
+    const p = (o: Record<string, number>) => loadPipeline({ root: ws.dir, overrides: o });
+    // train.lr reaches train only: feat (every core) is restored, not run.
+    expect(reachedParams(p({ 'train.lr': 0.2 }), { 'train.lr': 0.2 })).toEqual({ 'train.lr': 0.2, 'train.workers': 3 });
+    expect(experimentCores(reachedParams(p({ 'train.lr': 0.2 }), { 'train.lr': 0.2 }), 16)).toBe(3);
+    // feat.n reaches feat and, downstream, train.
+    expect(experimentCores(reachedParams(p({ 'feat.n': 2 }), { 'feat.n': 2 }), 16)).toBe(16);
+    expect(reachedParams(p({}), {})).toEqual({});
   });
 });
