@@ -1,7 +1,7 @@
 /** The remote tests' fixture: a tiny pipeline with a file out, a directory out and a downstream stage. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { count, workspace, type Ws } from './helpers.ts';
+import { collect, count, workspace, type Ws } from './helpers.ts';
 
 // a -> d (a directory out) -> c; c alone reads p.y (the "downstream param" a teammate changes).
 export const REMOTE_PIPELINE = `stages:
@@ -49,3 +49,9 @@ export function lockedMd5(lockText: string): Record<string, string> {
   for (const m of lockText.matchAll(/- path: (\S+)\n\s+md5: (\S+)/g)) res[m[1]!] = m[2]!;
   return res;
 }
+
+/**
+ * Run the CLI without blocking the test's event loop (a test that runs it many times would
+ * otherwise starve the test runner's own messages on a loaded machine).
+ */
+export const cli = (ws: Ws, ...args: string[]) => collect(ws.spawnCli(...args));
