@@ -28,25 +28,10 @@ import {
 import { expCommands, runExpCommand } from './exp-cli.ts';
 import { plotsCommands, runPlotsCommand } from './plots-cli.ts';
 import { remoteCommands, runRemoteCommand } from './remote-cli.ts';
+import type { CommandSpec, FlagSpec, ParsedArgs } from './cli-spec.ts';
 import pkg from '../package.json' with { type: 'json' };
 
 const VERSION: string = pkg.version;
-
-interface FlagSpec {
-  name: string;
-  short?: string;
-  /** Placeholder of the flag's value; absent for a switch. */
-  value?: string;
-  help: string;
-}
-
-interface CommandSpec {
-  /** Argument synopsis after the command name. */
-  args: string;
-  summary: string;
-  flags: FlagSpec[];
-  examples: string[];
-}
 
 const PROFILE_FLAG: FlagSpec = { name: 'profile', value: 'P', help: `params.P.yaml over params.yaml, artifacts/P, pipeline.P.lock (default: the workspace profile, see 'ser-pipeline profile')` };
 const JSON_FLAG: FlagSpec = { name: 'json', help: 'machine-readable output on stdout' };
@@ -159,10 +144,7 @@ const USAGE = [
   ...GLOBAL_FLAGS.map((f) => `  ${flagText(f).padEnd(USAGE_WIDTH)}  ${f.help}`),
 ].join('\n');
 
-interface Args {
-  positional: string[];
-  flags: Map<string, string | true>;
-}
+type Args = ParsedArgs;
 
 const ALL_FLAGS = [...GLOBAL_FLAGS, ...Object.values(COMMANDS).flatMap((c) => c.flags)];
 const VALUE_FLAGS = new Set(ALL_FLAGS.filter((f) => f.value).map((f) => f.name));

@@ -9,23 +9,7 @@ import { applyExperiment, enqueue, planExperiments, queueStatus, removeExperimen
 import { formatShow, type ShowFormat } from './exp-show.ts';
 import { MAX_GRID_WITHOUT_YES } from './exp-grid.ts';
 
-/** The same shape as cli.ts's flag and command specs (kept structural: cli.ts runs on import). */
-interface Flag {
-  name: string;
-  short?: string;
-  value?: string;
-  help: string;
-}
-interface Command {
-  args: string;
-  summary: string;
-  flags: Flag[];
-  examples: string[];
-}
-interface ParsedArgs {
-  positional: string[];
-  flags: Map<string, string | true>;
-}
+import type { CommandSpec as Command, FlagSpec as Flag, ParsedArgs } from './cli-spec.ts';
 
 const SET_FLAG: Flag = { name: 'set-param', short: 'S', value: 'KEY=VALUE', help: 'set a params key (YAML value: 0.01, cosine, [8,16]); repeatable; a,b,c makes a grid axis' };
 

@@ -13,23 +13,7 @@ import { readExperiment } from './exp-store.ts';
 import { differingParams, experimentRun, metricsTable, plotCharts, reportSections, revisionRun, svgFileNames, workspaceRun, type PlotRun } from './plots.ts';
 import type { Json } from './params.ts';
 
-/** The same shape as cli.ts's flag and command specs (kept structural: cli.ts runs on import). */
-interface Flag {
-  name: string;
-  short?: string;
-  value?: string;
-  help: string;
-}
-interface Command {
-  args: string;
-  summary: string;
-  flags: Flag[];
-  examples: string[];
-}
-interface ParsedArgs {
-  positional: string[];
-  flags: Map<string, string | true>;
-}
+import type { CommandSpec as Command, FlagSpec as Flag, ParsedArgs } from './cli-spec.ts';
 
 export const DEFAULT_HTML = 'report.html';
 export const DEFAULT_SVG_DIR = 'plots';

@@ -12,23 +12,7 @@ import { addRemote, CONFIG_FILE, readConfig, removeRemote, resolveRemote, setDef
 import { openRemote, remoteLabel } from './remote.ts';
 import { checkoutOuts, fetchObjects, push, remoteStatus, selectedOuts, type SyncOptions, type TransferReport } from './remote-sync.ts';
 
-/** The same shape as cli.ts's flag and command specs (kept structural: cli.ts runs on import). */
-interface Flag {
-  name: string;
-  short?: string;
-  value?: string;
-  help: string;
-}
-interface Command {
-  args: string;
-  summary: string;
-  flags: Flag[];
-  examples: string[];
-}
-interface ParsedArgs {
-  positional: string[];
-  flags: Map<string, string | true>;
-}
+import type { CommandSpec as Command, FlagSpec as Flag, ParsedArgs } from './cli-spec.ts';
 
 /** Parallel transfers unless -j says otherwise. */
 export const DEFAULT_TRANSFER_JOBS = 8;
