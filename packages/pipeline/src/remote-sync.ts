@@ -18,6 +18,7 @@ import type { Lock, LockedPath } from './lock.ts';
 import { nearest } from './params-schema.ts';
 import { workDirs } from './runner.ts';
 import {
+  filesUnder,
   isPlainMd5,
   objectKey,
   OBJECTS_AREA,
@@ -96,22 +97,7 @@ export function objectsOf(outs: LockedPath[], manifest: (md5: string) => FileEnt
 
 /** Run-cache entry files under `runsDir`, by posix relative path (temp files left out). */
 export function localRunEntries(runsDir: string): Map<string, number> {
-  const out = new Map<string, number>();
-  const walk = (dir: string, prefix: string) => {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const d of entries) {
-      const rel = prefix ? `${prefix}/${d.name}` : d.name;
-      if (d.isDirectory()) walk(path.join(dir, d.name), rel);
-      else if (d.isFile() && !/\.tmp(-\d+-[0-9a-f]{8})?$/.test(d.name)) out.set(rel, fs.statSync(path.join(dir, d.name)).size);
-    }
-  };
-  walk(runsDir, '');
-  return out;
+  return filesUnder(runsDir, (name) => /\.tmp(-\d+-[0-9a-f]{8})?$/.test(name));
 }
 
 interface Upload {

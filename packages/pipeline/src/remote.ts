@@ -74,6 +74,27 @@ export function tempNameFor(final: string): string {
 }
 const TEMP_NAME = /\.tmp-\d+-[0-9a-f]{8}$/;
 
+/** Files below `dir` (recursively) by posix relative path -> size in bytes, leaving out the names
+ *  `isTemp` matches; a missing folder is empty. */
+export function filesUnder(dir: string, isTemp: (name: string) => boolean): Map<string, number> {
+  const out = new Map<string, number>();
+  const walk = (at: string, prefix: string) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(at, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const d of entries) {
+      const rel = prefix ? `${prefix}/${d.name}` : d.name;
+      if (d.isDirectory()) walk(path.join(at, d.name), rel);
+      else if (d.isFile() && !isTemp(d.name)) out.set(rel, fs.statSync(path.join(at, d.name)).size);
+    }
+  };
+  walk(dir, '');
+  return out;
+}
+
 /** A shared folder (NFS): files written under a temp name and renamed (atomic on one file system). */
 export class FolderRemote implements RemoteBackend {
   constructor(
@@ -95,20 +116,7 @@ export class FolderRemote implements RemoteBackend {
     this.checkRoot();
     const base = path.join(this.dir, area);
     const out = new Map<string, RemoteEntry>();
-    const walk = (dir: string, prefix: string) => {
-      let entries: fs.Dirent[];
-      try {
-        entries = fs.readdirSync(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const d of entries) {
-        const rel = prefix ? `${prefix}/${d.name}` : d.name;
-        if (d.isDirectory()) walk(path.join(dir, d.name), rel);
-        else if (d.isFile() && !TEMP_NAME.test(d.name)) out.set(rel, { size: fs.statSync(path.join(dir, d.name)).size });
-      }
-    };
-    walk(base, '');
+    for (const [rel, size] of filesUnder(base, (name) => TEMP_NAME.test(name))) out.set(rel, { size });
     return out;
   }
 
