@@ -55,6 +55,8 @@ function metricLeaves(rec: ExpRecord, keys: string[] | undefined): Map<string, n
     const leaves = keys ? flatten(json) : isObject(json) ? json : {};
     for (const [k, v] of Object.entries(leaves)) {
       if (typeof v !== 'number') continue;
+      // A metrics file that echoes a param (e.g. `seed`) repeats a params column: left out unless asked for.
+      if (!keys && k in rec.params && rec.params[k] === v) continue;
       if (keys && !keys.includes(k) && !keys.includes(`${label}:${k}`)) continue;
       out.set(`${label}\0${k}`, v);
     }

@@ -110,6 +110,12 @@ describe('exp show rows', () => {
     expect(showRows(recs, { keys: ['per_emotion.happy.f1'] }).metricKeys).toEqual(['per_emotion.happy.f1']);
   });
 
+  it('a metric that echoes a param (evaluate writes `seed`) is not a metrics column unless asked for', () => {
+    const echo = recs.map((r) => ({ ...r, metrics: { ...r.metrics, '${artifacts}/evaluate/metrics.json': { ...(r.metrics['${artifacts}/evaluate/metrics.json'] as object), seed: r.params.seed ?? null } } }));
+    expect(showRows(echo, {}).metricKeys).toEqual(['evaluate:accuracy', 'train:accuracy']);
+    expect(showRows(echo, { keys: ['seed'] }).metricKeys).toEqual(['seed']);
+  });
+
   it('--group seeds: one row per point, mean ± sample std (n - 1); --sort-by sorts highest first', () => {
     const { rows, paramKeys } = showRows(recs, { groupSeeds: true, sortBy: 'evaluate:accuracy' });
     expect(paramKeys).toEqual(['train.lr']);
