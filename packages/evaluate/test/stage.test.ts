@@ -111,16 +111,19 @@ describe('runEvaluate', () => {
     });
   });
 
+  /** runEvaluate into `out` with the stage log silenced; returns the text of `file` there. */
+  const quietRunFile = async (out: string, file: string): Promise<string> => {
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      await runEvaluate({ inputs: { features: join(dir, 'features'), model: join(dir, 'model') }, outputs: { dir: out }, params: { seed: 42, train: { backend: 'cpu' } } });
+    } finally {
+      write.mockRestore();
+    }
+    return readFile(join(out, file), 'utf8');
+  };
+
   it('writes MODEL_CARD.md: source, licence, warning, params, metrics by emotion; deterministic', async () => {
-    const run = async (out: string) => {
-      const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-      try {
-        await runEvaluate({ inputs: { features: join(dir, 'features'), model: join(dir, 'model') }, outputs: { dir: out }, params: { seed: 42, train: { backend: 'cpu' } } });
-      } finally {
-        write.mockRestore();
-      }
-      return readFile(join(out, 'MODEL_CARD.md'), 'utf8');
-    };
+    const run = (out: string) => quietRunFile(out, 'MODEL_CARD.md');
     const card = await run(join(dir, 'card-a'));
     const metrics = JSON.parse(await readFile(join(dir, 'card-a', 'metrics.json'), 'utf8'));
     expect(card).toMatch(/^# Model card: speech emotion recognition \(profile demo\)\n/);
@@ -139,15 +142,7 @@ describe('runEvaluate', () => {
   });
 
   it('writes report.html: the plots and metrics of this run in one offline page; deterministic', async () => {
-    const run = async (out: string) => {
-      const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-      try {
-        await runEvaluate({ inputs: { features: join(dir, 'features'), model: join(dir, 'model') }, outputs: { dir: out }, params: { seed: 42, train: { backend: 'cpu' } } });
-      } finally {
-        write.mockRestore();
-      }
-      return readFile(join(out, 'report.html'), 'utf8');
-    };
+    const run = (out: string) => quietRunFile(out, 'report.html');
     const html = await run(join(dir, 'report-a'));
     const metrics = JSON.parse(await readFile(join(dir, 'report-a', 'metrics.json'), 'utf8'));
     expect(html).toContain('<title>Evaluation report (profile demo)</title>');
