@@ -11,7 +11,8 @@ import { repro, resolveTargets, workDirs } from './runner.ts';
 import { acquireRunLock } from './runlock.ts';
 import { paramsFileNames, profileOverlays } from './params.ts';
 import { listProfiles, profileLabel, rememberProfile, resolveProfile, type ResolvedProfile } from './profile.ts';
-import { applyGc, formatBytes, lockSources, planGc, refuseWhileExperimentsRun, type GcPlan, type GcScope } from './gc.ts';
+import { formatBytes } from './bytes.ts';
+import { applyGc, lockSources, planGc, refuseWhileExperimentsRun, type GcPlan, type GcScope } from './gc.ts';
 import {
   dagMermaid,
   dagText,

@@ -155,17 +155,6 @@ export function applyGc(plan: GcPlan): void {
   }
 }
 
-/** `1.5 MiB (1572864 bytes)` */
-export function formatBytes(n: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} bytes` : `${v.toFixed(1)} ${units[u]} (${n} bytes)`;
-}
 
 /**
  * gc --force while an experiment runs could remove objects it stored but has not locked yet

@@ -7,7 +7,7 @@ import { lockFileName, PIPELINE_FILE } from './parse.ts';
 import { readLock } from './lock.ts';
 import { profileLabel, rememberProfile, type ResolvedProfile } from './profile.ts';
 import { acquireRunLock } from './runlock.ts';
-import { formatBytes } from './gc.ts';
+import { formatBytes } from './bytes.ts';
 import { addRemote, CONFIG_FILE, readConfig, removeRemote, resolveRemote, setDefaultRemote, type RemoteConfig } from './config.ts';
 import { openRemote, remoteLabel } from './remote.ts';
 import { checkoutOuts, fetchObjects, push, remoteStatus, selectedOuts, type SyncOptions, type TransferReport } from './remote-sync.ts';

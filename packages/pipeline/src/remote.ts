@@ -15,6 +15,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline as streamPipeline } from 'node:stream/promises';
+import { shortBytes } from './bytes.ts';
 import { PipelineError } from './errors.ts';
 import { manifestMd5, md5File, type FileEntry } from './hash.ts';
 import { parseRemoteUrl, type RemoteConfig } from './config.ts';
@@ -189,17 +190,6 @@ export async function runPool<T>(items: T[], jobs: number, work: (item: T) => Pr
 
 // ------------------------------------------------------------------------------- progress
 
-/** 1.5 MiB */
-export function shortBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
-}
 
 /** `[#######>------------]`: `done` of `total` as a bar of `width` cells (as stage-kit draws it). */
 export function bar(done: number, total: number, width = 20): string {
