@@ -1,4 +1,4 @@
-/** ser-pipeline: repro | status | dag | params diff | metrics show|diff | gc | profile | remote | push | fetch | pull */
+/** ser-pipeline: repro | status | dag | params diff | metrics show|diff | gc | profile | remote | push | fetch | pull | exp | plots | worker */
 import fs from 'node:fs';
 import path from 'node:path';
 import { PipelineError } from './errors.ts';
@@ -26,7 +26,7 @@ import {
   roundChanges,
   roundMetrics,
 } from './commands.ts';
-import { expCommands, runExpCommand } from './exp-cli.ts';
+import { expCommands, runExpCommand, runWorkerCommand } from './exp-cli.ts';
 import { plotsCommands, runPlotsCommand } from './plots-cli.ts';
 import { remoteCommands, runRemoteCommand } from './remote-cli.ts';
 import type { CommandSpec, FlagSpec, ParsedArgs } from './cli-spec.ts';
@@ -299,6 +299,7 @@ export async function main(argv: string[]): Promise<number> {
   const keys = parseKeys(args.flags.get('keys'));
 
   if (cmd.startsWith('exp ')) return runExpCommand(cmd, root, resolved, args, rest);
+  if (cmd === 'worker') return runWorkerCommand(root, args);
   if (cmd.startsWith('plots ')) return runPlotsCommand(cmd, root, resolved, args);
   switch (cmd) {
     case 'repro': {

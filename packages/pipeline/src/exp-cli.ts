@@ -1,16 +1,20 @@
 /**
- * The experiment commands: `exp run | show | apply | remove | queue`. Their specs join cli.ts's
- * COMMANDS table; cli.ts dispatches here.
+ * The experiment commands: `exp run | show | log | apply | remove | queue` and `worker`. Their
+ * specs join cli.ts's COMMANDS table; cli.ts dispatches here.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { PipelineError } from './errors.ts';
 import { profileLabel, type ResolvedProfile } from './profile.ts';
-import { listExperiments, readExperiment, experimentNames } from './exp-store.ts';
+import { expWorkspace, listExperiments, readExperiment, experimentNames } from './exp-store.ts';
 import { applyExperiment, enqueue, planExperiments, queueStatus, removeExperiments, runExperiment, runQueue } from './exp.ts';
 import { formatShow, type ShowFormat } from './exp-show.ts';
 import { MAX_GRID_WITHOUT_YES } from './exp-grid.ts';
+import { DEFAULT_STALL_TIMEOUT_S, jobLog, mergeRecords, queuedRecords, redisUrl, runWorker, submitExperiments } from './exp-dist.ts';
 
 import type { CommandSpec as Command, FlagSpec as Flag, ParsedArgs } from './cli-spec.ts';
 
+const REDIS_FLAG: Flag = { name: 'redis', value: 'URL', help: "the Redis of a distributed queue (redis://host:6379); default: queue.redis in .pipeline/config.yaml" };
 const SET_FLAG: Flag = { name: 'set-param', short: 'S', value: 'KEY=VALUE', help: 'set a params key (YAML value: 0.01, cosine, [8,16]); repeatable; a,b,c makes a grid axis' };
 
 /** The experiment commands' specs; `profileFlag` and `jsonFlag` are cli.ts's, so their help has one home. */
@@ -24,7 +28,8 @@ export function expCommands(profileFlag: Flag, jsonFlag: Flag): Record<string, C
         SET_FLAG,
         { name: 'seeds', value: 'LIST', help: "repeat each point over the params key 'seed': 1,2,3 or 1-3" },
         { name: 'name', value: 'N', help: 'name the experiment (a grid: N-1, N-2, ...); default: read from the overrides, e.g. demo-lr0.02-s1' },
-        { name: 'queue', help: "only enqueue; run them with 'exp queue start'" },
+        { name: 'queue', help: "only enqueue; run them with 'exp queue start', or with workers when the queue is on Redis" },
+        { ...REDIS_FLAG, help: "enqueue on this Redis for 'ser-pipeline worker' processes on any machine (implies --queue; default: queue.redis in .pipeline/config.yaml, with --queue)" },
         { name: 'yes', help: `run a grid of more than ${MAX_GRID_WITHOUT_YES} points` },
         { name: 'force', short: 'f', help: 'replace experiments of the same name' },
         { name: 'from-queue', value: 'NAME', help: "run the queued experiment NAME (what 'exp queue start' runs in each child process)" },
@@ -33,6 +38,7 @@ export function expCommands(profileFlag: Flag, jsonFlag: Flag): Record<string, C
         'ser-pipeline exp run --profile demo -S train.lr=0.02',
         'ser-pipeline exp run --profile demo -S train.lr=0.02,0.05 --seeds 1,2',
         'ser-pipeline exp run -S train.lr=0.001,0.003,0.01 -S model.dropout=0.2,0.4 --queue',
+        'ser-pipeline exp run --profile demo -S train.lr=0.01,0.02 --seeds 1-3 --redis redis://lab-redis:6379',
       ],
     },
     'exp show': {
@@ -46,8 +52,27 @@ export function expCommands(profileFlag: Flag, jsonFlag: Flag): Record<string, C
         { name: 'sort-by', value: 'METRIC', help: 'sort by a metric column, highest first' },
         { name: 'group', value: 'seeds', help: "one row per grid point: experiments differing only in 'seed', metrics as mean ± sample std" },
         { name: 'keys', value: 'K,L', help: "these metric leaves (macro.f1, evaluate:accuracy) instead of each file's top-level numbers" },
+        { ...REDIS_FLAG, help: 'also the experiments on this Redis queue, from any machine (default: queue.redis in .pipeline/config.yaml)' },
       ],
       examples: ['ser-pipeline exp show --profile demo', 'ser-pipeline exp show --group seeds --sort-by accuracy', 'ser-pipeline exp show --md > exps.md'],
+    },
+    'exp log': {
+      args: 'NAME',
+      summary: "an experiment's output: its job log on the Redis queue (every attempt, from whichever worker), else its local queue log",
+      flags: [REDIS_FLAG],
+      examples: ['ser-pipeline exp log demo-lr0.02-s1'],
+    },
+    worker: {
+      args: '',
+      summary: "take experiments from the Redis queue and run them, each in a git worktree at its commit: fetch from the remote, run, push outs and record",
+      flags: [
+        REDIS_FLAG,
+        { name: 'concurrency', short: 'c', value: 'N', help: 'experiments at once (default 1)' },
+        { name: 'remote', short: 'r', value: 'NAME', help: "the remote to fetch from and push to (default: the commit's default remote; none: no transfers)" },
+        { name: 'stall-timeout', value: 'S', help: `seconds without this worker's heartbeat before its jobs go to another worker (default ${DEFAULT_STALL_TIMEOUT_S})` },
+        { name: 'exit-when-empty', help: 'stop once nothing waits or runs on the queue (CI, batch jobs)' },
+      ],
+      examples: ['ser-pipeline worker --redis redis://lab-redis:6379', 'ser-pipeline worker -c 2 --exit-when-empty'],
     },
     'exp apply': {
       args: 'NAME',
@@ -104,6 +129,8 @@ export async function runExpCommand(cmd: string, root: string, resolved: Resolve
         if (rec.status !== 'queued') throw new PipelineError(`experiment '${fromQueue}' is ${rec.status}, not queued`);
         return (await runExperiment(root, fromQueue, log)).status === 'done' ? 0 : 1;
       }
+      const url = redisUrl(root, args.flags.get('redis'));
+      const viaRedis = args.flags.has('redis') || (args.flags.has('queue') && url !== undefined);
       const records = planExperiments(root, {
         profile: resolved.name,
         sets: repeatedValues(argv, SET_FLAG),
@@ -112,8 +139,14 @@ export async function runExpCommand(cmd: string, root: string, resolved: Resolve
         yes: args.flags.has('yes'),
         force: args.flags.has('force'),
       });
-      enqueue(root, records);
       const names = records.map((r) => r.name);
+      if (viaRedis) {
+        await submitExperiments(root, url!, records, { force: args.flags.has('force') });
+        log(`exp run (${profileLabel(resolved)}): ${records.length} experiment(s) on the Redis queue: ${names.slice(0, 8).join(', ')}${names.length > 8 ? ', ...' : ''}`);
+        log(`commit ${records[0]!.baseCommit!.slice(0, 10)}; run them with 'ser-pipeline worker' on any machine with a checkout, see them with 'ser-pipeline exp show'`);
+        return 0;
+      }
+      enqueue(root, records);
       log(`exp run (${profileLabel(resolved)}): ${records.length} experiment(s): ${names.slice(0, 8).join(', ')}${names.length > 8 ? ', ...' : ''}`);
       if (args.flags.has('queue')) {
         log(`queued; run them with 'ser-pipeline exp queue start -j N', see them with 'ser-pipeline exp queue status'`);
@@ -132,7 +165,9 @@ export async function runExpCommand(cmd: string, root: string, resolved: Resolve
       const group = flag('group');
       if (group !== undefined && group !== 'seeds') throw new PipelineError(`--group ${group}: only 'seeds' is supported (--group seeds)`);
       const keys = flag('keys')?.split(',').map((k) => k.trim()).filter(Boolean);
-      const records = listExperiments(root, args.flags.has('profile') ? { profile: resolved.name } : {});
+      const url = redisUrl(root, args.flags.get('redis'));
+      const onQueue = url === undefined ? [] : (await queuedRecords(url)).filter((r) => !args.flags.has('profile') || r.profile === resolved.name);
+      const records = mergeRecords(listExperiments(root, args.flags.has('profile') ? { profile: resolved.name } : {}), onQueue);
       const title = `exp show${args.flags.has('profile') ? ` (profile ${resolved.name})` : ''}: ${records.length} experiment(s)`;
       // Machine formats keep stdout to the table itself.
       if (format === 'text') log(title);
@@ -143,6 +178,22 @@ export async function runExpCommand(cmd: string, root: string, resolved: Resolve
         return 0;
       }
       log(formatShow(records, { format, sortBy: flag('sort-by'), groupSeeds: group === 'seeds', keys }));
+      return 0;
+    }
+    case 'exp log': {
+      if (args.positional.length !== 1) throw new PipelineError('exp log takes one experiment name');
+      const name = args.positional[0]!;
+      const url = redisUrl(root, args.flags.get('redis'));
+      const local = path.join(root, expWorkspace(name), 'log.txt');
+      if (url === undefined) {
+        readExperiment(root, name); // names the nearest when missing
+        if (!fs.existsSync(local)) throw new PipelineError(`experiment '${name}' has no log (only 'exp queue start' keeps one; 'exp run' prints its output)`);
+        process.stdout.write(fs.readFileSync(local, 'utf8'));
+        return 0;
+      }
+      const { state, lines } = await jobLog(url, name);
+      log(`exp log ${name}: ${state} on the Redis queue, ${lines.length} line(s)`);
+      for (const l of lines) log(l);
       return 0;
     }
     case 'exp apply': {
@@ -175,4 +226,22 @@ export async function runExpCommand(cmd: string, root: string, resolved: Resolve
     }
   }
   throw new PipelineError(`unknown command '${cmd}'`);
+}
+
+/** `ser-pipeline worker`. */
+export async function runWorkerCommand(root: string, args: ParsedArgs): Promise<number> {
+  if (args.positional.length) throw new PipelineError(`worker takes no arguments (got '${args.positional[0]}')`);
+  const url = redisUrl(root, args.flags.get('redis'));
+  if (url === undefined) throw new PipelineError('worker: no Redis queue: pass --redis redis://host:6379, or set queue.redis in .pipeline/config.yaml');
+  const remote = args.flags.get('remote');
+  if (remote === true) throw new PipelineError('--remote needs a remote name');
+  await runWorker(root, {
+    url,
+    concurrency: positiveInt('concurrency', args.flags.get('concurrency'), 1),
+    stallTimeoutS: positiveInt('stall-timeout', args.flags.get('stall-timeout'), DEFAULT_STALL_TIMEOUT_S),
+    remote,
+    exitWhenEmpty: args.flags.has('exit-when-empty'),
+    log,
+  });
+  return 0;
 }

@@ -35,6 +35,10 @@ export interface ShowRow {
   /** Column -> the values of the row's experiments that have it (one unless grouped). */
   metrics: Record<string, number[]>;
   durationS?: number;
+  /** Who runs it (host:pid), for a running experiment. */
+  worker?: string;
+  /** Why it failed, for a failed experiment. */
+  error?: string;
 }
 
 /** `${artifacts}/evaluate/metrics.json` -> `evaluate`; `${artifacts}/ingest/report.json` -> `ingest/report`. */
@@ -88,6 +92,8 @@ export function showRows(records: ExpRecord[], opts: Omit<ShowOptions, 'format'>
     params: profiles.size > 1 ? { profile: r.profile, ...params[i]! } : params[i]!,
     metrics: Object.fromEntries([...leaves[i]!].map(([id, v]) => [column(id), [v]])),
     ...(r.durationS !== undefined ? { durationS: r.durationS } : {}),
+    ...(r.status === 'running' && r.worker ? { worker: r.worker } : {}),
+    ...(r.status === 'failed' && r.error ? { error: r.error } : {}),
   }));
   let paramKeys = differingKeys(rows.map((r) => r.params));
   if (opts.groupSeeds) {
@@ -190,6 +196,8 @@ export function formatShow(records: ExpRecord[], opts: ShowOptions): string {
           metricKeys.filter((k) => r.metrics[k]?.length).map((k) => [k, grouped ? { mean: mean(r.metrics[k]!), std: sampleStd(r.metrics[k]!), n: r.metrics[k]!.length } : r.metrics[k]![0]!]),
         ),
         durationS: r.durationS ?? null,
+        ...(r.worker ? { worker: r.worker } : {}),
+        ...(r.error ? { error: r.error } : {}),
       })),
       null,
       2,
@@ -198,7 +206,7 @@ export function formatShow(records: ExpRecord[], opts: ShowOptions): string {
   const head = ['name', 'status', ...(grouped ? ['n'] : []), ...paramKeys, ...metricKeys, 'duration'];
   const body = rows.map((r) => [
     r.name,
-    r.status,
+    r.worker ? `${r.status} on ${r.worker}` : r.status,
     ...(grouped ? [String(r.n)] : []),
     ...paramKeys.map((k) => cell(r.params[k])),
     ...metricKeys.map((k) => metricCell(r.metrics[k])),
