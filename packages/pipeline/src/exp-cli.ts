@@ -10,7 +10,7 @@ import { expWorkspace, listExperiments, readExperiment, experimentNames } from '
 import { applyExperiment, enqueue, planExperiments, queueStatus, removeExperiments, runExperiment, runQueue } from './exp.ts';
 import { formatShow, type ShowFormat } from './exp-show.ts';
 import { MAX_GRID_WITHOUT_YES } from './exp-grid.ts';
-import { DEFAULT_STALL_TIMEOUT_S, jobLog, mergeRecords, queuedRecords, redisUrl, runWorker, submitExperiments } from './exp-dist.ts';
+import { DEFAULT_STALL_TIMEOUT_S, jobLog, mergeRecords, queuedRecords, redisUrl, removeJobs, runWorker, submitExperiments } from './exp-dist.ts';
 
 import type { CommandSpec as Command, FlagSpec as Flag, ParsedArgs } from './cli-spec.ts';
 
@@ -83,7 +83,7 @@ export function expCommands(profileFlag: Flag, jsonFlag: Flag): Record<string, C
     'exp remove': {
       args: 'NAME... | --all',
       summary: "remove experiments' records and folders (their cache objects stay until 'ser-pipeline gc')",
-      flags: [{ name: 'all', help: 'every experiment' }],
+      flags: [{ name: 'all', help: 'every experiment' }, { ...REDIS_FLAG, help: 'also jobs on this Redis queue (not running ones; default: queue.redis in .pipeline/config.yaml)' }],
       examples: ['ser-pipeline exp remove demo-lr0.02-s1', 'ser-pipeline exp remove --all'],
     },
     'exp queue': {
@@ -206,7 +206,12 @@ export async function runExpCommand(cmd: string, root: string, resolved: Resolve
     case 'exp remove': {
       const all = args.flags.has('all');
       if (all === args.positional.length > 0) throw new PipelineError('exp remove: name the experiments, or pass --all (not both)');
-      const removed = removeExperiments(root, all ? experimentNames(root).sort() : args.positional);
+      const url = redisUrl(root, args.flags.get('redis'));
+      const localNames = new Set(experimentNames(root));
+      // Names the workspace lacks are the queue's (when there is one); removeExperiments names the nearest otherwise.
+      const onQueue = url === undefined ? [] : all ? ['*'] : args.positional.filter((n) => !localNames.has(n));
+      const fromQueue = onQueue.length ? await removeJobs(url!, onQueue) : [];
+      const removed = [...removeExperiments(root, all ? [...localNames].sort() : args.positional.filter((n) => url === undefined || localNames.has(n))), ...fromQueue];
       log(`exp remove: removed ${removed.length} experiment(s)${removed.length ? `: ${removed.join(', ')}` : ''}; their cache objects stay until 'ser-pipeline gc'`);
       return 0;
     }

@@ -29,6 +29,7 @@ import { openRemote, remoteLabel, type RemoteBackend } from './remote.ts';
 import { fetchObjects, push } from './remote-sync.ts';
 import { readExperiment, writeExperiment, type ExpRecord } from './exp-store.ts';
 import { describePoint } from './exp-grid.ts';
+import { formatBytes } from './bytes.ts';
 import { addWorktree, removeAbandonedWorktrees, removeWorktree, WORKTREES_DIR } from './worktree.ts';
 
 /** The BullMQ queue every submitter and worker of a Redis database shares. */
@@ -186,6 +187,27 @@ export async function jobLog(url: string, name: string): Promise<{ state: string
   }
 }
 
+/**
+ * Remove jobs from the queue by experiment name (`*`: every job that is not running). A name not
+ * on the queue, or running on a worker, is an error before anything is removed. Returns the names.
+ */
+export async function removeJobs(url: string, names: string[]): Promise<string[]> {
+  const queue = await openQueue(url);
+  try {
+    const all = names.length === 1 && names[0] === '*';
+    const jobs = all ? (await queue.getJobs([...STATES].filter((s) => s !== 'active'))).filter((j) => j !== undefined) : await Promise.all(names.map((n) => queue.getJob(n)));
+    const missing = names.filter((_, i) => !all && !jobs[i]);
+    if (missing.length) throw new PipelineError(`experiment(s) ${missing.join(', ')} neither in this workspace nor on the queue at ${redactUrl(url)}`);
+    for (const job of jobs) {
+      if ((await job!.getState()) === 'active') throw new PipelineError(`experiment '${job!.id}' is running on a worker; wait for it to finish`);
+    }
+    for (const job of jobs) await job!.remove();
+    return jobs.map((j) => j!.id!);
+  } finally {
+    await queue.close();
+  }
+}
+
 /** The records of the workspace and of the queue, one per name (the queue's wins: it is the shared truth). */
 export function mergeRecords(local: ExpRecord[], queued: ExpRecord[]): ExpRecord[] {
   const byName = new Map(local.map((r) => [r.name, r]));
@@ -216,7 +238,7 @@ async function jobRemote(wt: string, name: string | undefined): Promise<{ backen
 }
 
 function transferLine(verb: string, r: Awaited<ReturnType<typeof push>>, where: string): string {
-  return `${verb} ${where}: ${r.objects.moved} object(s) and ${r.runs.moved} run-cache entr${r.runs.moved === 1 ? 'y' : 'ies'}, ${r.objects.bytes + r.runs.bytes} bytes in ${r.seconds.toFixed(2)} s`;
+  return `${verb} ${where}: ${r.objects.moved} object(s) and ${r.runs.moved} run-cache entr${r.runs.moved === 1 ? 'y' : 'ies'}, ${formatBytes(r.objects.bytes + r.runs.bytes)} in ${r.seconds.toFixed(2)} s`;
 }
 
 /** Run `exp run --from-queue NAME` in the worktree; each output line goes to `onLine`. Resolves with the exit code. */

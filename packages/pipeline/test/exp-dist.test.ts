@@ -214,5 +214,12 @@ describe('distributed experiment queue (Redis + BullMQ, S3 cache)', () => {
       ['twice', 'queued', 3],
       ['other', 'queued', 4],
     ]);
+    r = await cli(ws, 'exp', 'remove', 'twice', 'nosuch', '--redis', redis.url);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('experiment(s) nosuch neither in this workspace nor on the queue');
+    r = await cli(ws, 'exp', 'remove', 'twice', 'other', '--redis', redis.url);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('removed 2 experiment(s): twice, other');
+    expect((await showJson(ws)).filter((e) => ['twice', 'other'].includes(e.name))).toEqual([]);
   }, 180_000);
 });

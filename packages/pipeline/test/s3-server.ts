@@ -33,7 +33,9 @@ export function noAwsEnv(): Record<string, string | undefined> {
 /** Start the server, or say why it cannot start (the caller skips, or fails under SER_REQUIRE_S3=1). */
 export async function startS3Server(bucket = 'ser-test', timeoutMs = 30_000): Promise<S3TestServer | { unavailable: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ser-s3rver-'));
-  const child = spawn(process.execPath, [MAIN, dir, bucket], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // s3rver encrypts ListObjectsV2 continuation tokens (more than 1000 keys) with DES, which
+  // OpenSSL 3 keeps in its legacy provider.
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', MAIN, dir, bucket], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d) => (err += d));
   const port = await new Promise<number | undefined>((resolve) => {
