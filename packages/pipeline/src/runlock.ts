@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PipelineError } from './errors.ts';
 
-function alive(pid: number): boolean {
+/** Whether process `pid` exists on this machine (EPERM: it does, owned by someone else). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -24,7 +25,7 @@ function tryAcquire(file: string): number | undefined {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
   }
   const pid = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
-  if (Number.isFinite(pid) && pid > 0 && pid !== process.pid && alive(pid)) return pid;
+  if (Number.isFinite(pid) && pid > 0 && pid !== process.pid && pidAlive(pid)) return pid;
   // Stale (dead pid or garbage): replace it via rename so two takers cannot both win silently.
   const tmp = `${file}.${process.pid}`;
   fs.writeFileSync(tmp, `${process.pid}\n`);
@@ -39,7 +40,7 @@ export const RUN_LOCK_FILE = 'repro.lock';
 export function runLockHolder(dir: string): number | undefined {
   try {
     const pid = Number.parseInt(fs.readFileSync(path.join(dir, RUN_LOCK_FILE), 'utf8'), 10);
-    return Number.isFinite(pid) && pid > 0 && alive(pid) ? pid : undefined;
+    return Number.isFinite(pid) && pid > 0 && pidAlive(pid) ? pid : undefined;
   } catch {
     return undefined;
   }

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { PipelineError } from './errors.ts';
+import { pidAlive } from './runlock.ts';
 
 /** Where a worker keeps its jobs' worktrees, relative to the root. */
 export const WORKTREES_DIR = '.pipeline/worker';
@@ -94,15 +95,6 @@ export function removeWorktree(root: string, dir: string): void {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Remove the worktrees that a worker on this machine left behind when it died. Returns their names. */
 export function removeAbandonedWorktrees(root: string): string[] {
   const dir = path.join(root, WORKTREES_DIR);
@@ -111,7 +103,7 @@ export function removeAbandonedWorktrees(root: string): string[] {
   for (const name of fs.readdirSync(dir)) {
     const wt = path.join(dir, name);
     const pid = Number.parseInt(fs.existsSync(path.join(wt, OWNER_FILE)) ? fs.readFileSync(path.join(wt, OWNER_FILE), 'utf8') : '', 10);
-    if (Number.isInteger(pid) && alive(pid)) continue;
+    if (Number.isInteger(pid) && pidAlive(pid)) continue;
     removeWorktree(root, wt);
     removed.push(name);
   }

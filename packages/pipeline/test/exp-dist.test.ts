@@ -4,10 +4,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import net from 'node:net';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, cleanup, collect, count, waitFor, workspace, type Ws } from './helpers.ts';
+import { BIN, cleanup, collect, count, freePort, waitFor, workspace, type Ws } from './helpers.ts';
 import { cli } from './remote-helpers.ts';
 import { s3Unavailable, startS3Server, type S3TestServer } from './s3-server.ts';
 import { redisUnavailable, startRedis, type RedisTestServer } from './redis-server.ts';
@@ -181,10 +180,7 @@ describe('distributed experiment queue (Redis + BullMQ, S3 cache)', () => {
   it('refuses what cannot work before queueing anything: Redis unreachable, uncommitted changes, a name already queued', async (ctx) => {
     if (!redis || !s3) return ctx.skip(skipReason);
     const ws = await labWorkspace('refuse');
-    const srv = net.createServer();
-    await new Promise<void>((res) => srv.listen(0, '127.0.0.1', res));
-    const closed = (srv.address() as net.AddressInfo).port;
-    await new Promise((res) => srv.close(res));
+    const closed = await freePort();
     let r = await cli(ws, 'exp', 'run', '-S', 'p.y=2', '--redis', `redis://127.0.0.1:${closed}`);
     expect(r.code).toBe(1);
     expect(r.err).toContain(`cannot reach Redis at redis://127.0.0.1:${closed}`);

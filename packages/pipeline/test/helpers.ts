@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import net from 'node:net';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -100,4 +101,13 @@ export function threeStageWorkspace(expect: (v: unknown, msg?: string) => { toBe
   expect(r.code, r.err).toBe(0);
   expect([ws.runs('a'), ws.runs('b'), ws.runs('c')]).toEqual([1, 1, 1]);
   return ws;
+}
+
+/** A localhost port nothing listens on now (for a server to take, or to test "unreachable"). */
+export async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
 }

@@ -4,18 +4,11 @@
  */
 import net from 'node:net';
 import { spawn } from 'node:child_process';
+import { freePort } from './helpers.ts';
 
 export interface RedisTestServer {
   url: string;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 function answers(port: number): Promise<boolean> {

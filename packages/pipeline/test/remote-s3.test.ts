@@ -2,10 +2,9 @@
 // the errors a user meets (credentials, bucket, endpoint, corrupt object), each one clear line.
 import fs from 'node:fs';
 import path from 'node:path';
-import net from 'node:net';
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, cleanup, collect, type Ws } from './helpers.ts';
+import { BIN, cleanup, collect, freePort, type Ws } from './helpers.ts';
 import { cli, filesUnder, freshClone, lockedMd5, ranWorkspace } from './remote-helpers.ts';
 import { noAwsEnv, s3Unavailable, startS3Server, type S3TestServer } from './s3-server.ts';
 
@@ -33,15 +32,6 @@ const track = (ws: Ws) => (made.push(ws), ws);
 /** Run the CLI with exactly `env` (no inherited AWS settings). */
 function cliWithEnv(ws: Ws, env: Record<string, string | undefined>, ...args: string[]) {
   return collect(spawn(process.execPath, [BIN, ...args], { cwd: ws.dir, env: { ...env, RUNLOG: ws.log }, stdio: ['ignore', 'pipe', 'pipe'] }));
-}
-
-/** A localhost port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 describe('push and pull through an S3 remote', () => {
@@ -101,7 +91,7 @@ describe('push and pull through an S3 remote', () => {
     const a = track(ranWorkspace(expect));
     await cli(a, 'remote', 'add', 'lab', `s3://${server.bucket}/x`, '--endpoint', server.endpoint, '--force-path-style');
     await cli(a, 'remote', 'add', 'nobucket', 's3://no-such-bucket/x', '--endpoint', server.endpoint, '--force-path-style');
-    await cli(a, 'remote', 'add', 'down', 's3://whatever/x', '--endpoint', `http://127.0.0.1:${await closedPort()}`, '--force-path-style');
+    await cli(a, 'remote', 'add', 'down', 's3://whatever/x', '--endpoint', `http://127.0.0.1:${await freePort()}`, '--force-path-style');
     const lab = `remote 'lab' (s3://${server.bucket}/x at ${server.endpoint})`;
 
     let r = await cliWithEnv(a, noAwsEnv(), 'push', '-r', 'lab');
