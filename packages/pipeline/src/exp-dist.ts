@@ -36,6 +36,8 @@ import { addWorktree, removeAbandonedWorktrees, removeWorktree, WORKTREES_DIR } 
 export const QUEUE_NAME = 'ser-pipeline-exp';
 /** Runs of a job before it is marked failed (a run that fails, or a worker that dies mid-run). */
 export const DEFAULT_ATTEMPTS = 3;
+/** First retry delay of a failed run, doubled each time: a remote or a disk that hiccups gets time to come back. */
+export const RETRY_DELAY_MS = 5000;
 /** Seconds without a lock renewal after which a job counts as stalled and goes to another worker. */
 export const DEFAULT_STALL_TIMEOUT_S = 30;
 /** Parallel transfers of a worker's fetch and push. */
@@ -139,7 +141,13 @@ export async function submitExperiments(root: string, url: string, records: ExpR
       await old.remove();
     }
     for (const rec of records) {
-      await queue.add('exp', { record: rec }, { jobId: rec.name, attempts: opts.attempts ?? DEFAULT_ATTEMPTS, removeOnComplete: false, removeOnFail: false });
+      await queue.add('exp', { record: rec }, {
+        jobId: rec.name,
+        attempts: opts.attempts ?? DEFAULT_ATTEMPTS,
+        backoff: { type: 'exponential', delay: RETRY_DELAY_MS },
+        removeOnComplete: false,
+        removeOnFail: false,
+      });
     }
   } finally {
     await queue.close();
