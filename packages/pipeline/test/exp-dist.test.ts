@@ -134,6 +134,8 @@ describe('distributed experiment queue (Redis + BullMQ, S3 cache)', () => {
     const a = startWorker(ws, machine(ws));
     await waitFor(() => /\[(grid-\d)\] worker /.test(a.out()), 60_000);
     const victim = /\[(grid-\d)\] worker /.exec(a.out())![1]!;
+    // Any machine sees which worker runs it.
+    expect((await showJson(ws)).find((e) => e.name === victim)).toMatchObject({ status: 'running', worker: `${os.hostname()}:${a.pid}` });
     const b = startWorker(ws, machine(ws), '--exit-when-empty');
     await new Promise((res) => setTimeout(res, 1500));
     killGroup(a.pid!);
