@@ -219,5 +219,18 @@ describe('distributed experiment queue (Redis + BullMQ, S3 cache)', () => {
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain('removed 2 experiment(s): twice, other');
     expect((await showJson(ws)).filter((e) => ['twice', 'other'].includes(e.name))).toEqual([]);
+
+    // queue.redis in .pipeline/config.yaml: --queue goes to Redis, exp show reads it; a bad value names the key.
+    ws.write('.pipeline/config.yaml', `${ws.read('.pipeline/config.yaml')}queue:\n  redis: ${redis.url}\n`);
+    git(ws.dir, 'commit', '-q', '-am', 'queue on redis');
+    r = await cli(ws, 'exp', 'run', '-S', 'p.y=5', '--name', 'configured', '--queue');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('1 experiment(s) on the Redis queue: configured');
+    r = await cli(ws, 'exp', 'show');
+    expect(r.out).toMatch(/configured\s+queued/);
+    ws.write('.pipeline/config.yaml', ws.read('.pipeline/config.yaml').replace(`redis: ${redis.url}`, 'redis: localhost:6379'));
+    r = await cli(ws, 'exp', 'show');
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(".pipeline/config.yaml: queue.redis: 'localhost:6379' is not a Redis URL");
   }, 180_000);
 });
