@@ -8,23 +8,23 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, cleanup, collect, count, freePort, waitFor, workspace, type Ws } from './helpers.ts';
 import { cli } from './remote-helpers.ts';
-import { s3Unavailable, startS3Server, type S3TestServer } from './s3-server.ts';
+import { startS3ForTests, type S3TestServer } from './s3-server.ts';
 import { redisUnavailable, startRedis, type RedisTestServer } from './redis-server.ts';
 
-// prep (restored from the remote on the workers) -> work (p.y = 0 fails; p.sleep keeps it running).
+// prep (restored from the remote on the workers) -> fit (p.y = 0 fails; p.sleep keeps it running).
 const PIPELINE = `stages:
   prep:
     cmd: ${count('prep')}; mkdir -p \${artifacts}/prep && echo "x=\${p.x}" > \${artifacts}/prep/data.txt
     params: [p.x]
     outs: ["\${artifacts}/prep/data.txt"]
-  work:
+  fit:
     cmd: >-
-      ${count('work')}; sleep \${p.sleep}; test \${p.y} -ne 0 && mkdir -p \${artifacts}/work &&
-      cat \${artifacts}/prep/data.txt > \${artifacts}/work/out.txt && echo '{"score": \${p.y}0}' > \${artifacts}/work/metrics.json
+      ${count('fit')}; sleep \${p.sleep}; test \${p.y} -ne 0 && mkdir -p \${artifacts}/fit &&
+      cat \${artifacts}/prep/data.txt > \${artifacts}/fit/out.txt && echo '{"score": \${p.y}0}' > \${artifacts}/fit/metrics.json
     deps: ["\${artifacts}/prep/data.txt"]
     params: [p.y, p.sleep]
-    outs: ["\${artifacts}/work/out.txt"]
-    metrics: ["\${artifacts}/work/metrics.json"]
+    outs: ["\${artifacts}/fit/out.txt"]
+    metrics: ["\${artifacts}/fit/metrics.json"]
 `;
 const PARAMS = 'p:\n  x: 1\n  y: 1\n  sleep: 0\n';
 
@@ -42,12 +42,7 @@ beforeAll(async () => {
     return;
   }
   redis = r;
-  const s = await startS3Server();
-  if ('unavailable' in s) skipReason = s3Unavailable(s.unavailable);
-  else {
-    s3 = s;
-    Object.assign(process.env, s.env);
-  }
+  ({ server: s3, skipReason } = await startS3ForTests());
 }, 300_000);
 
 afterAll(async () => {
@@ -150,8 +145,8 @@ describe('distributed experiment queue (Redis + BullMQ, S3 cache)', () => {
       expect(e.metrics).toEqual({ score: Number(e.params['p.y']) * 10 });
     }
     // The workspace's run, then each experiment once, plus the killed attempt if it reached the stage.
-    expect(ws.runs('work')).toBeGreaterThanOrEqual(1 + 4);
-    expect(ws.runs('work')).toBeLessThanOrEqual(1 + 5);
+    expect(ws.runs('fit')).toBeGreaterThanOrEqual(1 + 4);
+    expect(ws.runs('fit')).toBeLessThanOrEqual(1 + 5);
     // prep ran once, in the workspace: the workers restored it from what they fetched.
     expect(ws.runs('prep')).toBe(1);
     // Each experiment's outs went to the remote (out.txt is the same bytes for all; the metrics differ).
@@ -170,10 +165,10 @@ describe('distributed experiment queue (Redis + BullMQ, S3 cache)', () => {
     const w = startWorker(ws, machine(ws), '--exit-when-empty');
     const done = await w.done;
     expect(done.code, done.err).toBe(0);
-    expect(ws.runs('work')).toBe(1 + 3);
+    expect(ws.runs('fit')).toBe(1 + 3);
     const rec = (await showJson(ws)).find((e) => e.name === 'broken')!;
     expect(rec.status).toBe('failed');
-    expect(rec.error).toMatch(/stage\(s\) failed: work .*after 3 attempt/);
+    expect(rec.error).toMatch(/stage\(s\) failed: fit .*after 3 attempt/);
     r = await cli(ws, 'exp', 'log', 'broken', '--redis', redis.url);
     expect(r.out).toContain('exp log broken: failed on the Redis queue');
     expect(r.out.match(/: attempt \d/g)).toHaveLength(3);

@@ -6,20 +6,14 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, cleanup, collect, freePort, type Ws } from './helpers.ts';
 import { cli, filesUnder, freshClone, lockedMd5, ranWorkspace } from './remote-helpers.ts';
-import { noAwsEnv, s3Unavailable, startS3Server, type S3TestServer } from './s3-server.ts';
+import { noAwsEnv, startS3ForTests, type S3TestServer } from './s3-server.ts';
 
 let server: S3TestServer | undefined;
 let skipReason: string | undefined;
 const made: Ws[] = [];
 
 beforeAll(async () => {
-  const s = await startS3Server();
-  if ('unavailable' in s) skipReason = s3Unavailable(s.unavailable);
-  else {
-    server = s;
-    // The CLI (run by ws.cli) finds the server's credentials where any user's are: the AWS environment.
-    Object.assign(process.env, s.env);
-  }
+  ({ server, skipReason } = await startS3ForTests());
 }, 300_000);
 
 afterAll(async () => {

@@ -80,3 +80,14 @@ export function s3Unavailable(reason: string): string {
   console.warn(`skipping the S3 remote tests: ${reason}`);
   return reason;
 }
+
+/**
+ * A test file's server: started, with its credentials put in this process's environment (where the
+ * CLIs it spawns find them, as any user's: the AWS environment); or the reason to skip.
+ */
+export async function startS3ForTests(): Promise<{ server?: S3TestServer; skipReason?: string }> {
+  const s = await startS3Server();
+  if ('unavailable' in s) return { skipReason: s3Unavailable(s.unavailable) };
+  Object.assign(process.env, s.env);
+  return { server: s };
+}
