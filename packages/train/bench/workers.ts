@@ -67,7 +67,7 @@ async function run(model: LayersModel, src: GradientSource) {
       c0 = process.cpuUsage();
       m0 = threadCpu();
     }
-    const out = await src.compute(data[b]!.x, data[b]!.y, B, b * passes);
+    const out = await src.compute(data[b]!.x, { y: data[b]!.y }, B, b * passes);
     opt.step(out.grads, 0.01);
     tf.dispose(out.grads);
   }

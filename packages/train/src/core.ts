@@ -7,9 +7,13 @@ import { batchGrads, inferBatches, setDropoutStep, tf } from '@ser/model';
 import type { LayersModel, Scalar, Tensor, Variable } from '@tensorflow/tfjs';
 import { clipByGlobalNorm, learningRate, Optimizer, type OptimizerConfig, type ScheduleConfig } from './optim.ts';
 import { specAugment, type SpecAugmentConfig } from './spec-augment.ts';
+import { mixup, sliceTargets, type Targets } from './mixup.ts';
+import { emaDecayAt, emaUpdate } from './ema.ts';
 
 export * from './optim.ts';
 export * from './spec-augment.ts';
+export * from './mixup.ts';
+export * from './ema.ts';
 
 // ---------------------------------------------------------------- RNG (per epoch, stateless)
 
@@ -129,6 +133,25 @@ export function crossEntropy(probs: Tensor, y: Int32Array, numClasses: number, l
   });
 }
 
+/**
+ * crossEntropy against mixup targets: row i's target is lam_i * T(y_i) + (1 - lam_i) * T(y2_i),
+ * T the (smoothed) one-hot above, i.e. lam_i * CE(y_i) + (1 - lam_i) * CE(y2_i).
+ */
+export function mixedCrossEntropy(probs: Tensor, t: Required<Targets>, numClasses: number, labelSmoothing = 0): Tensor {
+  const rows = t.y.length;
+  const target = new Float32Array(rows * numClasses).fill(labelSmoothing / numClasses);
+  for (let i = 0; i < rows; i++) {
+    const a = i * numClasses + t.y[i]!;
+    const b = i * numClasses + t.y2[i]!;
+    target[a] = target[a]! + t.lam[i]! * (1 - labelSmoothing);
+    target[b] = target[b]! + (1 - t.lam[i]!) * (1 - labelSmoothing);
+  }
+  return tf.tidy(() => {
+    const p = tf.clipByValue(probs, 1e-7, 1);
+    return tf.neg(tf.mean(tf.sum(tf.mul(tf.tensor2d(target, [rows, numClasses]), tf.log(p)), -1)));
+  });
+}
+
 /** The model's input shape without the batch dimension, e.g. [64, 188, 1]. */
 export function inputShapeOf(model: LayersModel): number[] {
   const s = model.inputs[0]!.shape.slice(1);
@@ -195,11 +218,19 @@ export interface TrainConfig extends OptimizerConfig, ScheduleConfig {
   specAugment?: SpecAugmentConfig | null;
   /** Clip the global gradient norm to this (null: no clipping). */
   clipGradNorm?: number | null;
+  /** Mixup strength alpha (0 or missing: none): see mixup.ts. */
+  mixup?: number;
+  /** Decay of the weights' moving average per step (0 or missing: none): validation, early
+   * stopping and the best weights then use the average (ema.ts). */
+  ema?: number;
 }
 
-/** The training loss for one batch: (probabilities [b, C], labels) -> mean loss. */
-export function trainingLoss(labelSmoothing = 0): (probs: Tensor, y: Int32Array) => Scalar {
-  return (probs, y) => crossEntropy(probs, y, probs.shape[1]!, labelSmoothing) as Scalar;
+/** The training loss for one batch: (probabilities [b, C], targets) -> mean loss. */
+export function trainingLoss(labelSmoothing = 0): (probs: Tensor, t: Targets) => Scalar {
+  return (probs, t) =>
+    (t.y2 && t.lam
+      ? mixedCrossEntropy(probs, t as Required<Targets>, probs.shape[1]!, labelSmoothing)
+      : crossEntropy(probs, t.y, probs.shape[1]!, labelSmoothing)) as Scalar;
 }
 
 /** Forward passes a batch of `rows` rows takes with micro-batches of `microBatch` rows. */
@@ -221,7 +252,7 @@ export interface BatchGradients {
  * its masks are drawn from (pass k uses firstPass + k).
  */
 export interface GradientSource {
-  compute(x: Float32Array, y: Int32Array, rows: number, firstPass: number): Promise<BatchGradients>;
+  compute(x: Float32Array, t: Targets, rows: number, firstPass: number): Promise<BatchGradients>;
   dispose(): Promise<void> | void;
 }
 
@@ -231,11 +262,11 @@ export function localGradients(model: LayersModel, cfg: { microBatch?: number | 
   const params = model.trainableWeights.map((w) => w.read() as Variable);
   const loss = trainingLoss(cfg.labelSmoothing ?? 0);
   return {
-    compute: async (xs, y, rows, firstPass) => {
+    compute: async (xs, t, rows, firstPass) => {
       setDropoutStep(model, firstPass);
       const x = tf.tensor(xs, [rows, ...shape]);
       try {
-        const { value, grads, probs } = await batchGrads(model, x, (p, from, to) => loss(p, y.subarray(from, to)), params, cfg.microBatch ?? undefined);
+        const { value, grads, probs } = await batchGrads(model, x, (p, from, to) => loss(p, sliceTargets(t, from, to)), params, cfg.microBatch ?? undefined);
         const lossValue = (await value.data())[0]!;
         value.dispose();
         return { loss: lossValue, probs, grads: params.map((p) => grads[p.name]!) };
@@ -275,7 +306,8 @@ export interface TrainState {
   buffers: Float32Array[]; // optimizer buffers (Optimizer.read())
   optimizerSteps: number; // optimizer steps taken
   early: EarlyStopState;
-  bestWeights: Float32Array[]; // weights at early.bestEpoch
+  bestWeights: Float32Array[]; // weights at early.bestEpoch (with cfg.ema: their moving average)
+  ema: Float32Array[]; // with cfg.ema: the moving average of `weights` (else empty)
   history: HistoryRow[];
   stopped: boolean; // early stopping fired
 }
@@ -314,6 +346,7 @@ export function writeWeights(model: LayersModel, values: Float32Array[]): void {
 const STREAM_ORDER = 0;
 const STREAM_DROPOUT = 1; // tfjs's own Math.random draws (layers other than SeededDropout)
 const STREAM_MASKS = 2;
+const STREAM_MIXUP = 3;
 
 /**
  * Runs epochs `state.epoch .. maxEpochs-1` (a fresh state when `resume` is null), calling
@@ -356,8 +389,12 @@ export async function train(
     optimizer.load(resume.buffers, resume.optimizerSteps);
     state = resume;
   } else {
-    state = { epoch: 0, weights: [], buffers: [], optimizerSteps: 0, early: initialEarlyStop(), bestWeights: [], history: [], stopped: false };
+    state = { epoch: 0, weights: [], buffers: [], optimizerSteps: 0, early: initialEarlyStop(), bestWeights: [], ema: [], history: [], stopped: false };
   }
+  // The moving average starts at the initial weights; it is updated in place, and copied into
+  // the state after each epoch.
+  const ema = cfg.ema ? (resume ? resume.ema.map((a) => a.slice()) : await readWeights(model)) : null;
+  if (ema && ema.length !== model.weights.length) throw new Error(`checkpoint has ${ema.length} averaged weights, model has ${model.weights.length}`);
 
   let samples = 0;
   let seconds = 0;
@@ -367,6 +404,7 @@ export async function train(
       const t0 = performance.now();
       const order = permutation(trainSet.count, mulberry32(epochSeed(cfg.seed, epoch, STREAM_ORDER)));
       const maskRand = mulberry32(epochSeed(cfg.seed, epoch, STREAM_MASKS));
+      const mixRand = mulberry32(epochSeed(cfg.seed, epoch, STREAM_MIXUP));
       let pass = epoch * passesPerEpoch;
       let lossSum = 0;
       let correct = 0;
@@ -375,8 +413,9 @@ export async function train(
         for (let s = 0, b = 0; s < rows; s += cfg.batchSize, b++) {
           const e = Math.min(rows, s + cfg.batchSize);
           const { x, y } = gatherRows(trainSet, order, s, e);
+          const targets: Targets = cfg.mixup ? mixup(x, y, e - s, rowSize, cfg.mixup, mixRand) : { y };
           if (cfg.specAugment) specAugment(x, e - s, shape[0]!, shape[1]!, opts.maskFill!, cfg.specAugment, maskRand);
-          const out = await gradients.compute(x, y, e - s, pass);
+          const out = await gradients.compute(x, targets, e - s, pass);
           pass += passesPerBatch(e - s, cfg.microBatch);
           if (!Number.isFinite(out.loss)) {
             tf.dispose(out.grads);
@@ -385,6 +424,7 @@ export async function train(
           lr = learningRate(epoch * batches + b, totalSteps, cfg.lr, cfg);
           const clipped = cfg.clipGradNorm ? (await clipByGlobalNorm(out.grads, cfg.clipGradNorm)).grads : out.grads;
           optimizer.step(clipped, lr);
+          if (ema) emaUpdate(ema, model.weights.map((w) => w.read().dataSync() as Float32Array), emaDecayAt(cfg.ema!, optimizer.steps - 1));
           if (clipped !== out.grads) tf.dispose(clipped);
           tf.dispose(out.grads);
           lossSum += out.loss * (e - s);
@@ -396,9 +436,13 @@ export async function train(
         }
       });
       const trainSecs = (performance.now() - t0) / 1000;
-      const val = await evaluateSplit(model, valSet, cfg.evalBatchSize);
-      const upd = earlyStopUpdate(state.early, val.loss, epoch, cfg.patience);
       const weights = await readWeights(model);
+      // With a moving average, validation (and so the best weights) sees the average.
+      if (ema) writeWeights(model, ema);
+      const val = await evaluateSplit(model, valSet, cfg.evalBatchSize);
+      if (ema) writeWeights(model, weights);
+      const upd = earlyStopUpdate(state.early, val.loss, epoch, cfg.patience);
+      const averaged = ema ? ema.map((a) => a.slice()) : [];
       const row: HistoryRow = {
         epoch: epoch + 1,
         loss: lossSum / rows,
@@ -413,7 +457,8 @@ export async function train(
         buffers: await optimizer.read(),
         optimizerSteps: optimizer.steps,
         early: upd.state,
-        bestWeights: upd.improved ? weights : state.bestWeights,
+        bestWeights: upd.improved ? (ema ? averaged : weights) : state.bestWeights,
+        ema: averaged,
         history: [...state.history, row],
         stopped: upd.stop,
       };
@@ -433,13 +478,13 @@ export async function train(
 
 /**
  * Checkpoint bytes: u32 header length, UTF-8 JSON header, then every Float32Array of
- * weights/buffers/bestWeights back to back (little-endian). `key` ties the checkpoint to the
+ * weights/buffers/bestWeights/ema back to back (little-endian). `key` ties the checkpoint to the
  * params and initial model that made it; a checkpoint with another key is ignored.
  */
-const CHECKPOINT_FORMAT = 'ser-train-checkpoint/2';
+const CHECKPOINT_FORMAT = 'ser-train-checkpoint/3';
 
 export function encodeState(state: TrainState, key: string): Uint8Array {
-  const arrays = [...state.weights, ...state.buffers, ...state.bestWeights];
+  const arrays = [...state.weights, ...state.buffers, ...state.bestWeights, ...state.ema];
   const header = {
     format: CHECKPOINT_FORMAT,
     key,
@@ -448,7 +493,7 @@ export function encodeState(state: TrainState, key: string): Uint8Array {
     early: { ...state.early, bestLoss: Number.isFinite(state.early.bestLoss) ? state.early.bestLoss : null },
     history: state.history,
     stopped: state.stopped,
-    counts: [state.weights.length, state.buffers.length, state.bestWeights.length],
+    counts: [state.weights.length, state.buffers.length, state.bestWeights.length, state.ema.length],
     lengths: arrays.map((a) => a.length),
   };
   const json = new TextEncoder().encode(JSON.stringify(header));
@@ -488,13 +533,14 @@ export function decodeState(bytes: Uint8Array, key: string): TrainState | null {
     arrays.push(new Float32Array(copy.buffer, off * 4, len));
     off += len;
   }
-  const [nw, nb] = h.counts as number[];
+  const [nw, nb, nbest] = h.counts as number[];
   return {
     epoch: h.epoch,
     optimizerSteps: h.optimizerSteps,
     weights: arrays.slice(0, nw),
     buffers: arrays.slice(nw, nw! + nb!),
-    bestWeights: arrays.slice(nw! + nb!),
+    bestWeights: arrays.slice(nw! + nb!, nw! + nb! + nbest!),
+    ema: arrays.slice(nw! + nb! + nbest!),
     early: { ...h.early, bestLoss: h.early.bestLoss ?? Infinity },
     // JSON has no NaN: a diverged epoch's null comes back as NaN.
     history: (h.history as HistoryRow[]).map((r) => ({

@@ -4,7 +4,7 @@
 import { parentPort } from 'node:worker_threads';
 import { batchGrads, BatchNorm, selectBackend, setDropoutStep, tf, type BackendName } from '@ser/model';
 import type { LayersModel, Tensor, Variable } from '@tensorflow/tfjs';
-import { trainingLoss } from './core.ts';
+import { sliceTargets, trainingLoss } from './core.ts';
 import type { FromWorker, ToWorker, WeightSlot } from './workers.ts';
 
 const port = parentPort;
@@ -69,7 +69,7 @@ async function pass(m: Extract<ToWorker, { type: 'pass' }>): Promise<void> {
   const x = tf.tensor(m.x, [m.rows, ...shape]);
   try {
     // One pass = batchGrads without micro-batches: the same ops the in-process pass runs.
-    const { value, grads, probs } = await batchGrads(model, x, (p, from, to) => loss(p, m.y.subarray(from, to)), params);
+    const { value, grads, probs } = await batchGrads(model, x, (p, from, to) => loss(p, sliceTargets(m.targets, from, to)), params);
     const lossValue = value.dataSync()[0]!;
     value.dispose();
     const g = params.map((p) => {

@@ -71,6 +71,8 @@ export function trainParamsFrom(p: Params): TrainParams {
     labelSmoothing: getParam(p, 'train.label_smoothing', num({ min: 0, max: 0.999 })),
     specAugment: specAugmentFrom(p),
     clipGradNorm: getParam(p, 'train.clip_grad_norm', nullable(num({ min: 0 }))),
+    mixup: getParam(p, 'train.mixup', num({ min: 0 })),
+    ema: getParam(p, 'train.ema', num({ min: 0, max: 0.999999 })),
     batchSize: getParam(p, 'train.batch_size', num({ min: 1, integer: true })),
     maxEpochs: getParam(p, 'train.max_epochs', num({ min: 1, integer: true })),
     patience: getParam(p, 'train.patience', num({ min: 1, integer: true })),

@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { BatchNorm, setDropoutStep, tf, type BackendName } from '@ser/model';
 import type { LayersModel, Scalar, Tensor } from '@tensorflow/tfjs';
-import { inputShapeOf, passesPerBatch, type BatchGradients, type GradientSource } from './core.ts';
+import { inputShapeOf, passesPerBatch, sliceTargets, type BatchGradients, type GradientSource, type Targets } from './core.ts';
 
 /** Where weight i of `model.weights` lives in the shared weight buffer (in floats). */
 export interface WeightSlot {
@@ -42,7 +42,7 @@ export type ToWorker =
       step: number; // dropout step of the pass (firstPass + k)
       rows: number;
       x: Float32Array;
-      y: Int32Array;
+      targets: Targets;
       sync: number[]; // weights to reload from the shared buffer first
     };
 
@@ -220,7 +220,7 @@ export async function workerGradients(model: LayersModel, cfg: WorkerGradientsCo
   setRef(false);
 
   let busy = false;
-  const compute = async (xs: Float32Array, y: Int32Array, rows: number, firstPass: number): Promise<BatchGradients> => {
+  const compute = async (xs: Float32Array, targets: Targets, rows: number, firstPass: number): Promise<BatchGradients> => {
     if (failure) throw failure;
     if (disposing) throw new WorkerGradientsError('train.workers: gradient source used after dispose()');
     if (busy) throw new Error('workerGradients: compute() called again before the previous one finished');
@@ -242,17 +242,19 @@ export async function workerGradients(model: LayersModel, cfg: WorkerGradientsCo
         const s = k * mb;
         const e = Math.min(rows, s + mb);
         const wi = k % n;
+        const t = sliceTargets(targets, s, e);
         const msg: ToWorker = {
           type: 'pass',
           k,
           step: firstPass + k,
           rows: e - s,
           x: xs.slice(s * rowSize, e * rowSize),
-          y: y.slice(s, e),
+          targets: { y: t.y.slice(), ...(t.y2 && t.lam ? { y2: t.y2.slice(), lam: t.lam.slice() } : {}) },
           sync: [...stale[wi]!],
         };
         stale[wi]!.clear();
-        threads[wi]!.postMessage(msg, [msg.x.buffer as ArrayBuffer, msg.y.buffer as ArrayBuffer]);
+        const own = [msg.x, msg.targets.y, msg.targets.y2, msg.targets.lam].flatMap((a) => (a ? [a.buffer as ArrayBuffer] : []));
+        threads[wi]!.postMessage(msg, own);
       }
       const out = (await Promise.all(results)) as PassResult[];
       setDropoutStep(model, firstPass + P); // as after P passes in-process

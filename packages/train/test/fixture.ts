@@ -101,6 +101,8 @@ export const tinyParams = (over: Record<string, unknown> = {}) => ({
     label_smoothing: 0,
     spec_augment: null,
     clip_grad_norm: null,
+    mixup: 0,
+    ema: 0,
     batch_size: 8,
     max_epochs: 6,
     patience: 50,

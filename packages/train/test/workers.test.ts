@@ -41,15 +41,18 @@ const valSet = dataset(8, 2);
 const bytes = (ws: Float32Array[]) => ws.map((w) => Buffer.from(w.buffer, w.byteOffset, w.byteLength).toString('base64'));
 
 describe('workerGradients', () => {
-  it('trains to byte-identical weights (BN statistics included) and history with 2 workers as in-process', async () => {
+  it.each([
+    ['', CFG],
+    [' (mixup targets, weight average)', { ...CFG, mixup: 0.4, ema: 0.9 }],
+  ])('trains to byte-identical weights (BN statistics included) and history with 2 workers as in-process%s', async (_, cfg) => {
     const local = tinyModel();
-    const a = await train(local, trainSet, valSet, CFG, null, () => {});
+    const a = await train(local, trainSet, valSet, cfg, null, () => {});
 
     const model = tinyModel();
     const src = await workerGradients(model, { microBatch: 3, labelSmoothing: 0.1, workers: 2, backend: 'wasm' });
     let b;
     try {
-      b = await train(model, trainSet, valSet, CFG, null, () => {}, { gradients: src });
+      b = await train(model, trainSet, valSet, cfg, null, () => {}, { gradients: src });
     } finally {
       await src.dispose();
     }
@@ -74,7 +77,7 @@ describe('workerGradients', () => {
     await expect(run).rejects.toThrow(message);
     await src.dispose();
     expect(src.alive()).toBe(0);
-    await expect(src.compute(trainSet.x.slice(0, M * T), trainSet.y.slice(0, 1), 1, 0)).rejects.toThrow(message);
+    await expect(src.compute(trainSet.x.slice(0, M * T), { y: trainSet.y.slice(0, 1) }, 1, 0)).rejects.toThrow(message);
   });
 });
 
