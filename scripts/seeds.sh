@@ -7,7 +7,8 @@
 #
 # -j N: runs at the same time (default 1). Each run trains with the profile's train.workers, so
 # with train.workers 1, -j 2 keeps two cores busy. The worktrees are .pipeline/seeds/<profile>-seed-<n>
-# (data/ is linked from this workspace; delete them when done); each one's log is run.log there.
+# (data/, the content cache and the run-cache are linked from this workspace; delete them when
+# done); each one's log is run.log there.
 # Needs the package code and params committed: the seeds run HEAD.
 set -euo pipefail
 
@@ -48,6 +49,15 @@ run_seed() {
   fi
   ln -sfn "$root/node_modules" "$wt/node_modules"
   [ -e data ] && ln -sfn "$root/data" "$wt/data"
+  # This workspace's content cache and run-cache, shared (as a queue worker's worktrees do): the
+  # upstream stages come from the cache instead of being recomputed, and each seed's outputs
+  # land in it, so `repro` here with that seed restores them instead of training again.
+  mkdir -p "$wt/.pipeline"
+  for d in cache runs; do
+    mkdir -p ".pipeline/$d"
+    [ -L "$wt/.pipeline/$d" ] || rm -rf "$wt/.pipeline/$d"
+    ln -sfn "$root/.pipeline/$d" "$wt/.pipeline/$d"
+  done
   # The seed as the profile's top-level `seed:` (replaced, or added).
   if grep -q '^seed:' "$wt/$params"; then
     sed -i "s/^seed:.*/seed: $seed/" "$wt/$params"
