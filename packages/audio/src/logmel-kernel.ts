@@ -24,6 +24,9 @@ interface KernelExports {
     nMels: number, bandStartPtr: number, bandOffPtr: number, bandWeightPtr: number,
   ): void;
   melByFrame(xPtr: number, len: number, isF32: number, frames: number, outPtr: number): void;
+  maxOf(ptr: number, n: number): number;
+  toDb(inPtr: number, frames: number, outPtr: number, amin: number, refDb: number, floor: number, cut: number): void;
+  log10Many(inPtr: number, n: number, outPtr: number): void;
 }
 
 let compiled: object | undefined;
@@ -56,6 +59,8 @@ export class MelKernel {
   private readonly wasm: KernelExports;
   private readonly nMels: number;
   private readonly dynamicStart: number; // first byte after the fixed tables and scratch
+  private melPtr = 0; // where the last melByFrame wrote its output
+  private melFrames = 0; // and how many frames
 
   constructor(cfg: MelKernelConfig) {
     const { nFft, bands } = cfg;
@@ -106,11 +111,42 @@ export class MelKernel {
     const isF32 = x instanceof Float32Array;
     const xPtr = this.dynamicStart;
     const outPtr = align16(xPtr + x.length * (isF32 ? 4 : 8));
-    this.ensure(outPtr + frames * this.nMels * 8);
+    // Room for the dB output of toDb too (f32[nMels, frames] after the mel power).
+    this.ensure(align16(outPtr + frames * this.nMels * 8) + frames * this.nMels * 4);
     const buf = this.wasm.memory.buffer;
     if (isF32) new Float32Array(buf, xPtr, x.length).set(x);
     else new Float64Array(buf, xPtr, x.length).set(x);
     this.wasm.melByFrame(xPtr, x.length, isF32 ? 1 : 0, frames, outPtr);
+    this.melPtr = outPtr;
+    this.melFrames = frames;
     return new Float64Array(buf, outPtr, frames * this.nMels);
+  }
+
+  /** The largest mel power of the last melByFrame call. */
+  maxMel(): number {
+    return this.wasm.maxOf(this.melPtr, this.melFrames * this.nMels);
+  }
+
+  /**
+   * The last melByFrame call's mel power in dB, transposed, into `dst` (f32[nMels, frames]):
+   * max(floor, 10 log10(max(amin, p)) - refDb), `floor` directly where p < cut. The log is
+   * fdlibm's log10, bit-identical to Math.log10.
+   */
+  toDb(dst: Float32Array, amin: number, refDb: number, floor: number, cut: number): void {
+    const size = this.melFrames * this.nMels;
+    if (dst.length !== size) throw new RangeError(`toDb: dst has length ${dst.length}, need ${size}`);
+    const dbPtr = align16(this.melPtr + size * 8);
+    this.wasm.toDb(this.melPtr, this.melFrames, dbPtr, amin, refDb, floor, cut);
+    dst.set(new Float32Array(this.wasm.memory.buffer, dbPtr, size));
+  }
+
+  /** log10 of each value, by the kernel's log10 as toDb runs it (two at a time): for tests. */
+  log10(values: Float64Array): Float64Array {
+    const inPtr = this.dynamicStart;
+    const outPtr = align16(inPtr + values.length * 8);
+    this.ensure(outPtr + values.length * 8);
+    new Float64Array(this.wasm.memory.buffer, inPtr, values.length).set(values);
+    this.wasm.log10Many(inPtr, values.length, outPtr);
+    return new Float64Array(this.wasm.memory.buffer, outPtr, values.length).slice();
   }
 }

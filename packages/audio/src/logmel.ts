@@ -81,18 +81,18 @@ export class LogMelExtractor {
 
   /**
    * Log-mel in dB (librosa.power_to_db of melPower), shape [nMels, frames] row-major, float32
-   * (into `out` if given). The dB pass also transposes the frame-major scratch.
+   * (into `out` if given). The dB pass runs in the wasm kernel and also transposes its frame-major
+   * mel power.
    */
   extract(x: ArrayLike<number>, out?: Float32Array): Float32Array {
     const nMels = this.config.nMels;
     const frames = this.frames(x.length);
     const size = nMels * frames;
-    const s = this.melByFrame(x).subarray(0, size);
     const dst = out ?? new Float32Array(size);
     if (dst.length !== size) throw new RangeError(`out has length ${dst.length}, need ${size}`);
+    const s = this.melByFrame(x);
     const { ref, amin, topDb } = this.config;
-    let sMax = -Infinity;
-    for (let i = 0; i < size; i++) if (s[i]! > sMax) sMax = s[i]!;
+    const sMax = this.kernel.maxMel();
     const refDb = 10 * Math.log10(Math.max(amin, ref === 'max' ? sMax : dbReference(s, ref)));
     // dB is monotonic in S, so the peak dB comes from the peak power and the top_db floor can be
     // decided in the power domain: values safely below it skip the log (often half of them).
@@ -101,18 +101,8 @@ export class LogMelExtractor {
     // max(amin, p) < cut  <=>  p < cut and amin < cut.
     const thr = topDb === null ? -Infinity : 10 ** ((floor + refDb) / 10) * (1 - 1e-9);
     const cut = thr > amin ? thr : -Infinity;
-    // Frame by frame: the reads are sequential and the writes go to nMels rows that stay in cache.
-    for (let t = 0, i = 0; t < frames; t++) {
-      for (let m = 0, o = t; m < nMels; m++, i++, o += frames) {
-        const p = s[i]!;
-        if (p < cut) {
-          dst[o] = floor;
-        } else {
-          const v = 10 * Math.log10(Math.max(amin, p)) - refDb;
-          dst[o] = v < floor ? floor : v;
-        }
-      }
-    }
+    // In the kernel: max(floor, 10 log10(max(amin, p)) - refDb) with the log bit-identical to Math.log10.
+    this.kernel.toDb(dst, amin, refDb, floor, cut);
     return dst;
   }
 }

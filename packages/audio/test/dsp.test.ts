@@ -19,6 +19,7 @@ import {
 } from '@ser/audio';
 import { REF_CONFIG, maxAbsDiff } from '@ser/audio/testing';
 import { LOGMEL_KERNEL_SOURCE_SHA256 } from '../src/logmel-kernel.wasm.ts';
+import { MelKernel } from '../src/logmel-kernel.ts';
 
 function rand(n: number, seed = 1): Float64Array {
   const x = new Float64Array(n);
@@ -184,6 +185,28 @@ describe('wasm log-mel kernel', () => {
       }
     }
   }
+  it('its log10 (the dB pass, two values at a time) is bit-identical to Math.log10', () => {
+    const kernel = new MelKernel({
+      nFft: 16, hopLength: 4, window: new Float64Array(16).fill(1), winStart: 0, winEnd: 16,
+      bands: { start: Int32Array.from([0]), off: Int32Array.from([0, 1]), weights: Float64Array.from([1]) },
+    });
+    const values: number[] = [];
+    // Log-uniform over 1e-12 .. 1e12 (mel powers and amin), in both lane positions.
+    let s = 7;
+    const next = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296;
+    for (let i = 0; i < 400_000; i++) values.push(10 ** (24 * next() - 12));
+    // fdlibm's special branches: 1 and its neighbours, powers of 2 and 10, subnormals, 0, inf, NaN, negatives.
+    for (let d = -300; d <= 300; d++) values.push(1 + d * 2 ** -52, 2 ** (d / 10), 10 ** (d / 25));
+    values.push(0, -0, 5e-324, 2.2e-308, 1e-310, Infinity, NaN, -1, 1e-10, Number.MAX_VALUE);
+    // Each special value next to an ordinary one, in either lane.
+    const specials = values.slice(400_000);
+    for (const v of specials) values.push(v, 0.37, 0.37, v);
+    const x = Float64Array.from(values);
+    const got = kernel.log10(x);
+    let differ = 0;
+    for (let i = 0; i < x.length; i++) if (!Object.is(got[i], Math.log10(x[i]!))) differ++;
+    expect(differ).toBe(0);
+  });
   it('the embedded module was built from the committed source (npm run build:wasm -w packages/audio)', () => {
     const source = readFileSync(new URL('../wasm/logmel-kernel.ts', import.meta.url));
     expect(createHash('sha256').update(source).digest('hex')).toBe(LOGMEL_KERNEL_SOURCE_SHA256);

@@ -192,3 +192,237 @@ export function melByFrame(xPtr: usize, len: i32, isF32: bool, frames: i32, outP
     powerAndMel(outPtr, t, both);
   }
 }
+
+// ---------------------------------------------------------------- power to dB
+
+// fdlibm's __ieee754_log and __ieee754_log10 (Sun, 1993), the functions behind V8's Math.log and
+// Math.log10: the same float64 operations in the same order, so every result is bit-identical
+// to Math.log10 in JavaScript (the dB pass of logmel.ts, tested on millions of values).
+const LN2_HI: f64 = 6.93147180369123816490e-01; // 0x3FE62E42, 0xFEE00000
+const LN2_LO: f64 = 1.90821492927058770002e-10; // 0x3DEA39EF, 0x35793C76
+const TWO54: f64 = 1.80143985094819840000e+16; // 0x43500000, 0x00000000
+const LG1: f64 = 6.666666666666735130e-01;
+const LG2: f64 = 3.999999999940941908e-01;
+const LG3: f64 = 2.857142874366239149e-01;
+const LG4: f64 = 2.222219843214978396e-01;
+const LG5: f64 = 1.818357216161805012e-01;
+const LG6: f64 = 1.531383769920937332e-01;
+const LG7: f64 = 1.479819860511658591e-01;
+const IVLN10: f64 = 4.34294481903251816668e-01;
+const LOG10_2HI: f64 = 3.01029995663611771306e-01; // 0x3FD34413, 0x509F6000
+const LOG10_2LO: f64 = 3.69423907715893078616e-13; // 0x3D59FEF3, 0x11F12B36
+
+@inline function highWord(x: f64): i32 {
+  return <i32>(reinterpret<u64>(x) >> 32);
+}
+@inline function lowWord(x: f64): u32 {
+  return <u32>reinterpret<u64>(x);
+}
+@inline function fromWords(hi: i32, lo: u32): f64 {
+  return reinterpret<f64>((<u64><u32>hi << 32) | <u64>lo);
+}
+
+function fdlibmLog(x: f64): f64 {
+  let hx = highWord(x);
+  const lx = lowWord(x);
+  let k: i32 = 0;
+  if (hx < 0x00100000) {
+    if (((hx & 0x7fffffff) | <i32>lx) == 0) return -Infinity;
+    if (hx < 0) return NaN;
+    k -= 54;
+    x *= TWO54;
+    hx = highWord(x);
+  }
+  if (hx >= 0x7ff00000) return x + x;
+  k += (hx >> 20) - 1023;
+  hx &= 0x000fffff;
+  const i = (hx + 0x95f64) & 0x100000;
+  x = fromWords(hx | (i ^ 0x3ff00000), lowWord(x)); // normalise x or x/2
+  k += i >> 20;
+  const f = x - 1.0;
+  if ((0x000fffff & (2 + hx)) < 3) {
+    // -2**-20 <= f < 2**-20
+    if (f == 0.0) {
+      if (k == 0) return 0.0;
+      const dk = <f64>k;
+      return dk * LN2_HI + dk * LN2_LO;
+    }
+    const R = f * f * (0.5 - 0.33333333333333333 * f);
+    if (k == 0) return f - R;
+    const dk = <f64>k;
+    return dk * LN2_HI - ((R - dk * LN2_LO) - f);
+  }
+  const s = f / (2.0 + f);
+  const dk = <f64>k;
+  const z = s * s;
+  let ii = hx - 0x6147a;
+  const w = z * z;
+  const j = 0x6b851 - hx;
+  const t1 = w * (LG2 + w * (LG4 + w * LG6));
+  const t2 = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7)));
+  ii |= j;
+  const R = t2 + t1;
+  if (ii > 0) {
+    const hfsq = 0.5 * f * f;
+    if (k == 0) return f - (hfsq - s * (hfsq + R));
+    return dk * LN2_HI - ((hfsq - (s * (hfsq + R) + dk * LN2_LO)) - f);
+  }
+  if (k == 0) return f - s * (f - R);
+  return dk * LN2_HI - ((s * (f - R) - dk * LN2_LO) - f);
+}
+
+/** Math.log10 (fdlibm's __ieee754_log10). */
+export function log10(x: f64): f64 {
+  let hx = highWord(x);
+  let lx = lowWord(x);
+  let k: i32 = 0;
+  if (hx < 0x00100000) {
+    if (((hx & 0x7fffffff) | <i32>lx) == 0) return -Infinity;
+    if (hx < 0) return NaN;
+    k -= 54;
+    x *= TWO54;
+    hx = highWord(x);
+    lx = lowWord(x);
+  }
+  if (hx >= 0x7ff00000) return x + x;
+  if (hx == 0x3ff00000 && lx == 0) return 0.0;
+  k += (hx >> 20) - 1023;
+  const i = <i32>(<u32>k >> 31);
+  hx = (hx & 0x000fffff) | ((0x3ff - i) << 20);
+  const y = <f64>(k + i);
+  x = fromWords(hx, lx);
+  const z = y * LOG10_2LO + IVLN10 * fdlibmLog(x);
+  return z + y * LOG10_2HI;
+}
+
+/** The largest of the `n` float64 values at `ptr` (-Infinity when n is 0; NaN is skipped, as `>` does). */
+export function maxOf(ptr: usize, n: i32): f64 {
+  let m = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const v = load<f64>(ptr + (<usize>i << 3));
+    if (v > m) m = v;
+  }
+  return m;
+}
+
+/** 10 log10(max(amin, p)) - refDb, floored at `floor` (f64 before the f32 store). */
+@inline function dbOf(p: f64, amin: f64, refDb: f64, floor: f64): f64 {
+  const v = 10.0 * log10(max<f64>(amin, p)) - refDb;
+  return v < floor ? floor : v;
+}
+
+/**
+ * Whether log10x2 computes log10(x) for this value: x positive, normal and finite, and outside
+ * fdlibm log's special branch for |f| < 2^-20 after its reduction (which holds x = 1).
+ */
+@inline function log10x2Handles(x: f64): bool {
+  const h = highWord(x);
+  if (h < 0x00100000 || h >= 0x7ff00000) return false;
+  const i = <i32>(<u32>((h >> 20) - 1023) >> 31);
+  const g = ((h & 0x000fffff) | ((0x3ff - i) << 20)) & 0x000fffff;
+  return (0x000fffff & (2 + g)) >= 3;
+}
+
+/**
+ * log10 of two values at once (lanes of `x`, each one log10x2Handles), the operations of log10
+ * and fdlibmLog above per lane: the integer steps per lane, the polynomial in f64x2.
+ */
+@inline function log10x2(x: v128): v128 {
+  const b0 = reinterpret<u64>(f64x2.extract_lane(x, 0));
+  const b1 = reinterpret<u64>(f64x2.extract_lane(x, 1));
+  // log10: x = 2^(k + i) * x1, x1 in [1, 2) (k >= 0) or [0.5, 1) (k < 0).
+  const h0 = <i32>(b0 >> 32);
+  const h1 = <i32>(b1 >> 32);
+  const k0 = (h0 >> 20) - 1023;
+  const k1 = (h1 >> 20) - 1023;
+  const i0 = <i32>(<u32>k0 >> 31);
+  const i1 = <i32>(<u32>k1 >> 31);
+  // log(x1): its own reduction (hx = x1's high word, k' in {0, -1}, then +1 for x1 >= sqrt(2)).
+  const g0 = ((h0 & 0x000fffff) | ((0x3ff - i0) << 20)) & 0x000fffff;
+  const g1 = ((h1 & 0x000fffff) | ((0x3ff - i1) << 20)) & 0x000fffff;
+  const kk0 = ((((h0 & 0x000fffff) | ((0x3ff - i0) << 20)) >> 20) - 1023) + (((g0 + 0x95f64) & 0x100000) >> 20);
+  const kk1 = ((((h1 & 0x000fffff) | ((0x3ff - i1) << 20)) >> 20) - 1023) + (((g1 + 0x95f64) & 0x100000) >> 20);
+  const n0 = reinterpret<f64>((<u64><u32>(g0 | (((g0 + 0x95f64) & 0x100000) ^ 0x3ff00000)) << 32) | (b0 & 0xffffffff));
+  const n1 = reinterpret<f64>((<u64><u32>(g1 | (((g1 + 0x95f64) & 0x100000) ^ 0x3ff00000)) << 32) | (b1 & 0xffffffff));
+  const f = f64x2.sub(f64x2(n0, n1), f64x2.splat(1.0));
+  const s = f64x2.div(f, f64x2.add(f64x2.splat(2.0), f));
+  const dk = f64x2(<f64>kk0, <f64>kk1);
+  const z = f64x2.mul(s, s);
+  const w = f64x2.mul(z, z);
+  const t1 = f64x2.mul(w, f64x2.add(f64x2.splat(LG2), f64x2.mul(w, f64x2.add(f64x2.splat(LG4), f64x2.mul(w, f64x2.splat(LG6))))));
+  const t2 = f64x2.mul(z, f64x2.add(f64x2.splat(LG1), f64x2.mul(w, f64x2.add(f64x2.splat(LG3), f64x2.mul(w, f64x2.add(f64x2.splat(LG5), f64x2.mul(w, f64x2.splat(LG7))))))));
+  const R = f64x2.add(t2, t1);
+  const hi = f64x2.mul(dk, f64x2.splat(LN2_HI));
+  const lo = f64x2.mul(dk, f64x2.splat(LN2_LO));
+  // fdlibm's k != 0 forms; with k = 0 they give exactly its k == 0 forms (0 * c = +0 adds nothing,
+  // and 0 - (a - f) = f - a exactly).
+  const hfsq = f64x2.mul(f64x2.mul(f64x2.splat(0.5), f), f);
+  const big = f64x2.sub(hi, f64x2.sub(f64x2.sub(hfsq, f64x2.add(f64x2.mul(s, f64x2.add(hfsq, R)), lo)), f));
+  const small = f64x2.sub(hi, f64x2.sub(f64x2.sub(f64x2.mul(s, f64x2.sub(f, R)), lo), f));
+  const sel0: i64 = ((g0 - 0x6147a) | (0x6b851 - g0)) > 0 ? -1 : 0;
+  const sel1: i64 = ((g1 - 0x6147a) | (0x6b851 - g1)) > 0 ? -1 : 0;
+  const lnx = v128.bitselect(big, small, i64x2(sel0, sel1));
+  const y = f64x2(<f64>(k0 + i0), <f64>(k1 + i1));
+  const zz = f64x2.add(f64x2.mul(y, f64x2.splat(LOG10_2LO)), f64x2.mul(f64x2.splat(IVLN10), lnx));
+  return f64x2.add(zz, f64x2.mul(y, f64x2.splat(LOG10_2HI)));
+}
+
+/**
+ * The dB pass of LogMelExtractor.extract: frame-major mel power f64[frames, nMels] at inPtr to
+ * f32[nMels, frames] at outPtr, value = max(floor, 10 log10(max(amin, p)) - refDb), and `floor`
+ * directly for p < cut (a power that is certainly below the floor: no log needed). Two mel bands
+ * at a time (log10x2), bit-identical to the scalar formula.
+ */
+export function toDb(inPtr: usize, frames: i32, outPtr: usize, amin: f64, refDb: f64, floor: f64, cut: f64): void {
+  const flo = <f32>floor;
+  const vAmin = f64x2.splat(amin);
+  for (let t = 0; t < frames; t++) {
+    const src = inPtr + (<usize>(t * nMels) << 3);
+    let m = 0;
+    for (; m + 1 < nMels; m += 2) {
+      const p = v128.load(src + (<usize>m << 3));
+      const p0 = f64x2.extract_lane(p, 0);
+      const p1 = f64x2.extract_lane(p, 1);
+      const o0 = outPtr + (<usize>(m * frames + t) << 2);
+      const o1 = o0 + (<usize>frames << 2);
+      if (p0 < cut && p1 < cut) {
+        store<f32>(o0, flo);
+        store<f32>(o1, flo);
+        continue;
+      }
+      const x = f64x2.max(vAmin, p);
+      let d0: f64, d1: f64;
+      if (log10x2Handles(f64x2.extract_lane(x, 0)) && log10x2Handles(f64x2.extract_lane(x, 1))) {
+        const l = log10x2(x);
+        d0 = 10.0 * f64x2.extract_lane(l, 0) - refDb;
+        d1 = 10.0 * f64x2.extract_lane(l, 1) - refDb;
+        d0 = d0 < floor ? floor : d0;
+        d1 = d1 < floor ? floor : d1;
+      } else {
+        d0 = dbOf(p0, amin, refDb, floor);
+        d1 = dbOf(p1, amin, refDb, floor);
+      }
+      store<f32>(o0, p0 < cut ? flo : <f32>d0);
+      store<f32>(o1, p1 < cut ? flo : <f32>d1);
+    }
+    for (; m < nMels; m++) {
+      const p = load<f64>(src + (<usize>m << 3));
+      store<f32>(outPtr + (<usize>(m * frames + t) << 2), p < cut ? flo : <f32>dbOf(p, amin, refDb, floor));
+    }
+  }
+}
+
+/** log10 of `n` float64 values at inPtr into outPtr, two at a time as toDb does (for tests). */
+export function log10Many(inPtr: usize, n: i32, outPtr: usize): void {
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    const x = v128.load(inPtr + (<usize>i << 3));
+    if (log10x2Handles(f64x2.extract_lane(x, 0)) && log10x2Handles(f64x2.extract_lane(x, 1))) {
+      v128.store(outPtr + (<usize>i << 3), log10x2(x));
+    } else {
+      store<f64>(outPtr + (<usize>i << 3), log10(f64x2.extract_lane(x, 0)));
+      store<f64>(outPtr + (<usize>(i + 1) << 3), log10(f64x2.extract_lane(x, 1)));
+    }
+  }
+  if (i < n) store<f64>(outPtr + (<usize>i << 3), log10(load<f64>(inPtr + (<usize>i << 3))));
+}
