@@ -19,6 +19,7 @@ import {
   type Dataset,
   type TrainConfig,
 } from '../src/core.ts';
+import { tinyDenseModel, twoClassSet } from './dense-fixture.ts';
 
 await tf.setBackend('cpu');
 
@@ -192,23 +193,8 @@ describe('determinism and checkpoints', () => {
   });
 
   it('resuming from an encoded checkpoint gives the same weights as an uninterrupted run', async () => {
-    const rand = mulberry32(5);
-    const n = 24;
-    const x = Float32Array.from({ length: n * 3 }, () => rand() * 2 - 1);
-    const y = Int32Array.from({ length: n }, (_, i) => (x[i * 3]! + x[i * 3 + 1]! > 0 ? 1 : 0));
-    const ds: Dataset = { x, y, count: n, rowSize: 3 };
-    const make = () => {
-      const m = tf.sequential({
-        layers: [
-          tf.layers.dense({ inputShape: [3], units: 6, activation: 'relu' }),
-          tf.layers.batchNormalization(),
-          tf.layers.dropout({ rate: 0.3 }),
-          tf.layers.dense({ units: 2, activation: 'softmax' }),
-        ],
-      });
-      writeWeights(m, m.weights.map((w, i) => Float32Array.from({ length: (w.shape as number[]).reduce((a, b) => a * b, 1) }, (_, k) => i === 5 ? 1 : Math.sin(k + i) * 0.3)));
-      return m;
-    };
+    const ds = twoClassSet();
+    const make = () => tinyDenseModel({ dropout: true });
     const cfg: TrainConfig = {
       ...SGD, lr: 0.1, momentum: 0.8, weightDecay: 1e-3, batchSize: 5, maxEpochs: 6, patience: 50, seed: 11, evalBatchSize: 7,
     };

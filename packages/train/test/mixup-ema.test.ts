@@ -19,6 +19,7 @@ import {
   type Dataset,
   type TrainConfig,
 } from '../src/core.ts';
+import { tinyDenseModel, twoClassSet } from './dense-fixture.ts';
 
 await tf.setBackend('cpu');
 
@@ -118,23 +119,8 @@ describe('weight moving average', () => {
 });
 
 describe('train() with mixup and a weight average', () => {
-  const rand = mulberry32(5);
-  const n = 24;
-  const x = Float32Array.from({ length: n * 3 }, () => rand() * 2 - 1);
-  const y = Int32Array.from({ length: n }, (_, i) => (x[i * 3]! + x[i * 3 + 1]! > 0 ? 1 : 0));
-  const ds: Dataset = { x, y, count: n, rowSize: 3 };
-  const make = () => {
-    const m = tf.sequential({
-      layers: [
-        tf.layers.dense({ inputShape: [3], units: 6, activation: 'relu' }),
-        tf.layers.batchNormalization(),
-        tf.layers.dense({ units: 2, activation: 'softmax' }),
-      ],
-    });
-    const size = (w: { shape: unknown[] }) => (w.shape as number[]).reduce((a, b) => a * b, 1);
-    writeWeights(m, m.weights.map((w, i) => Float32Array.from({ length: size(w) }, (_, k) => (w.name.endsWith('moving_variance') ? 1 : Math.sin(k + i) * 0.3))));
-    return m;
-  };
+  const ds = twoClassSet();
+  const make = () => tinyDenseModel({ dropout: false });
   const cfg: TrainConfig = {
     optimizer: 'adamw', betas: [0.9, 0.999], eps: 1e-8, schedule: 'onecycle', warmup: 0.2, lr: 0.05, momentum: 0, weightDecay: 0.01,
     labelSmoothing: 0.1, mixup: 0.4, ema: 0.9, batchSize: 5, maxEpochs: 6, patience: 50, seed: 11, evalBatchSize: 7,
