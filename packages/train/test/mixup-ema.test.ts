@@ -16,7 +16,6 @@ import {
   sampleBeta,
   train,
   writeWeights,
-  type Dataset,
   type TrainConfig,
 } from '../src/core.ts';
 import { tinyDenseModel, twoClassSet } from './dense-fixture.ts';
