@@ -92,6 +92,18 @@ describe('the committed params files', () => {
     expect(() => loadPipeline({ root: copy, profile })).not.toThrow();
   });
 
+  it('ravdess-cpu-actor is ravdess-cpu with the speaker-independent split and nothing else', () => {
+    // The README compares the two profiles as one recipe on two splits.
+    const merged = (profile: string) => flatten(mergeParams(sourcesOf(profile)));
+    const cpu = merged('ravdess-cpu');
+    const actor = merged('ravdess-cpu-actor');
+    const differing = [...new Set([...Object.keys(cpu), ...Object.keys(actor)])]
+      .filter((k) => JSON.stringify(cpu[k]) !== JSON.stringify(actor[k]))
+      .sort();
+    expect(differing).toEqual(['split.by']);
+    expect(actor['split.by']).toBe('actor');
+  });
+
   it.each(paramsFiles)('%s points YAML editors at the schema on its first line', (f) => {
     expect(fs.readFileSync(path.join(ROOT, f), 'utf8').split('\n')[0]).toBe('# yaml-language-server: $schema=./params.schema.json');
   });
