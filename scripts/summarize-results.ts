@@ -40,7 +40,7 @@ const runs = seedDirs.map((d) => ({
   seed: Number(d.slice(5)),
   evaluate: read<Evaluate>(d, 'evaluate-metrics.json'),
   history: read<{ epochs: HistoryRow[] }>(d, 'history.json').epochs,
-  run: read<{ commit: string; wall_time_s: number; backend: string; machine?: { cpu: string; cores: number } }>(d, 'run.json'),
+  run: read<{ commit: string; wall_time_s: number; train_time_s?: number; backend: string; machine?: { cpu: string; cores: number } }>(d, 'run.json'),
 }));
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -66,6 +66,7 @@ const summary = {
     best_epoch: r.history.reduce((b, h) => (h.val_loss < b.val_loss ? h : b)).epoch,
     epochs: r.history.length,
     wall_time_s: r.run.wall_time_s,
+    train_time_s: r.run.train_time_s ?? null, // the train stage alone, when recorded
     commit: r.run.commit,
     backend: r.run.backend,
   })),
@@ -82,9 +83,13 @@ const md = [
   `Test accuracy **${pct(summary.accuracy.mean)} ± ${pct(summary.accuracy.std)}** (mean ± sample std over seeds ${summary.seeds.join(', ')}), ` +
     `macro F1 ${summary.macro_f1.mean.toFixed(3)} ± ${summary.macro_f1.std.toFixed(3)}.`,
   '',
-  '| seed | test accuracy | macro F1 | best epoch / epochs | wall (s) | commit |',
-  '|---|---|---|---|---|---|',
-  ...summary.per_seed.map((s) => `| ${s.seed} | ${pct(s.accuracy)} (${s.correct}/${s.total}) | ${s.macro_f1.toFixed(3)} | ${s.best_epoch} / ${s.epochs} | ${s.wall_time_s} | ${s.commit.slice(0, 10)} |`),
+  '| seed | test accuracy | macro F1 | best epoch / epochs | train stage (s) | wall (s) | commit |',
+  '|---|---|---|---|---|---|---|',
+  ...summary.per_seed.map(
+    (s) =>
+      `| ${s.seed} | ${pct(s.accuracy)} (${s.correct}/${s.total}) | ${s.macro_f1.toFixed(3)} | ${s.best_epoch} / ${s.epochs} | ` +
+      `${s.train_time_s === null ? '-' : Math.round(s.train_time_s)} | ${s.wall_time_s} | ${s.commit.slice(0, 10)} |`,
+  ),
   '',
   `Per emotion, correct/total summed over the ${runs.length} seeds, and the paper's Table II (one run):`,
   '',
