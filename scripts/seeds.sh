@@ -69,8 +69,12 @@ run_seed() {
   [ "$profile" != default ] || prof=()
   if (cd "$wt" && node packages/pipeline/bin/ser-pipeline.mjs repro "${prof[@]}") > "$wt/run.log" 2>&1; then
     local wall=$((SECONDS - start))
+    # The train stage's own time, from the engine's "train: done in S s" line (absent when the
+    # run-cache restored it).
+    local train_s
+    train_s=$(sed -n 's/^train: done in \([0-9.]*\) s.*/\1/p' "$wt/run.log" | tail -1)
     npx tsx scripts/record-results.ts "$profile" --root "$wt" --commit "$commit" --wall-s "$wall" \
-      --command "scripts/seeds.sh $profile $seed (ser-pipeline repro ${prof[*]} with seed: $seed)"
+      ${train_s:+--train-s "$train_s"} --command "scripts/seeds.sh $profile $seed (ser-pipeline repro ${prof[*]} with seed: $seed)"
   else
     echo "seeds.sh: seed $seed failed; see $wt/run.log" >&2
     return 1
