@@ -5,11 +5,12 @@
 // generated WAVs. librosa: `../shared/tools/setup-librosa.sh` builds an offline librosa 0.11 and
 // prints the PYTHONPATH to export.
 //
-//   npm run bench -w packages/features     # env: BENCH_CLIPS (240), BENCH_REPEATS (5), BENCH_WORKERS (auto)
-import { execFileSync, spawnSync } from 'node:child_process';
+//   npm run bench -w packages/features     # env: BENCH_CLIPS (240), BENCH_REPEATS (3), BENCH_CHUNK (48), BENCH_WORKERS (auto)
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import * as audio from '@ser/audio';
 import { LogMelExtractor } from '@ser/audio';
 import { orderedPool, resolveWorkers, workersParam } from '@ser/stage-kit';
@@ -17,20 +18,18 @@ import { decodeNpy } from '../src/npy.ts';
 import { DURATION, LOGMEL, OFFSET, SR, clipLogMel } from './clip.ts';
 
 const CLIPS = Number(process.env.BENCH_CLIPS ?? 240);
-const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
+const CHUNK = Number(process.env.BENCH_CHUNK ?? 48); // clips per round
 const WORKERS = resolveWorkers(workersParam(process.env.BENCH_WORKERS ?? 'auto', 'BENCH_WORKERS'));
 const here = new URL('.', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'ser-bench-'));
 
-interface Timing {
-  seconds: number[]; // wall, per repeat
-  cpu_seconds?: number[]; // process CPU time, per repeat
-  max_rss_mib?: number;
-}
-
-function median(xs: number[]): number {
+/** The q-quantile of xs (linear interpolation between order statistics). */
+function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  const at = q * (s.length - 1);
+  const lo = Math.floor(at);
+  return s[lo]! + (at - lo) * ((s[Math.min(lo + 1, s.length - 1)] ?? s[lo]!) - s[lo]!);
 }
 
 /** Speech-like test WAVs (harmonic voice with vibrato + noise), 48 kHz 16-bit, 3.0-5.3 s. */
@@ -55,60 +54,89 @@ function generateWavs(n: number): string[] {
   return files;
 }
 
-/** One thread: a warm-up pass, then REPEATS timed passes. Returns the timings and the first clip's log-mel. */
-function oursInProcess(files: string[]): { timing: Timing; first: Float32Array } {
+/** One timed run over a chunk of the files: wall seconds, and the process's CPU seconds where measured. */
+interface Pass {
+  seconds: number;
+  cpu_seconds?: number;
+}
+
+/** A contender: runs files[a..b) when asked, so that the runs of all contenders can be interleaved. */
+interface Contender {
+  name: string;
+  pass(a: number, b: number): Promise<Pass>;
+  close(): Promise<void>;
+}
+
+/** Ours on this thread (the warm-up pass runs here); also returns the first clip's log-mel. */
+function oursInProcess(files: string[]): { contender: Contender; first: Float32Array } {
   const ex = new LogMelExtractor(LOGMEL);
   const first = clipLogMel(files[0]!, ex).slice();
   for (const f of files) clipLogMel(f, ex); // warm-up (JIT, kernel memory)
-  const timing: Timing = { seconds: [], cpu_seconds: [] };
-  for (let r = 0; r < REPEATS; r++) {
+  const pass = async (a: number, b: number): Promise<Pass> => {
     const t0 = performance.now();
     const c0 = process.cpuUsage();
-    for (const f of files) clipLogMel(f, ex);
+    for (let i = a; i < b; i++) clipLogMel(files[i]!, ex);
     const c = process.cpuUsage(c0);
-    timing.seconds.push((performance.now() - t0) / 1000);
-    timing.cpu_seconds!.push((c.user + c.system) / 1e6);
-  }
-  return { timing, first };
+    return { seconds: (performance.now() - t0) / 1000, cpu_seconds: (c.user + c.system) / 1e6 };
+  };
+  return { contender: { name: 'ours, 1 thread (wasm SIMD kernel)', pass, close: async () => {} }, first };
 }
 
-/** N worker threads (stage-kit's orderedPool, as the features stage): warm-up pass, then REPEATS timed passes. */
-async function oursWorkers(files: string[], first: Float32Array): Promise<Timing> {
+/** Ours on N worker threads (stage-kit's orderedPool, as the features stage), after a warm-up pass. */
+async function oursWorkers(files: string[], first: Float32Array): Promise<Contender> {
   const ex = new LogMelExtractor(LOGMEL);
   const pool = orderedPool<Float32Array>({ workers: WORKERS, entry: new URL('./clip-worker.mjs', import.meta.url), inline: (p) => clipLogMel(p as string, ex) });
-  const pass = () =>
-    pool.map(files, {
+  const run = (chunk: string[]) =>
+    pool.map(chunk, {
       task: (f) => ({ message: f }),
-      onResult: (y, _f, i) => {
-        if (i === 0 && !Buffer.from(y.buffer, y.byteOffset, y.byteLength).equals(Buffer.from(first.buffer))) throw new Error('worker output differs from the in-process output');
+      onResult: (y, f) => {
+        if (f === files[0] && !Buffer.from(y.buffer, y.byteOffset, y.byteLength).equals(Buffer.from(first.buffer))) throw new Error('worker output differs from the in-process output');
       },
       describe: (f) => f,
     });
-  try {
-    await pass(); // warm-up: thread start, JIT
-    const timing: Timing = { seconds: [] };
-    for (let r = 0; r < REPEATS; r++) {
-      const t0 = performance.now();
-      await pass();
-      timing.seconds.push((performance.now() - t0) / 1000);
-    }
-    return timing;
-  } finally {
-    await pool.close();
-  }
+  await run(files); // warm-up: thread start, JIT
+  const pass = async (a: number, b: number): Promise<Pass> => {
+    const t0 = performance.now();
+    await run(files.slice(a, b));
+    return { seconds: (performance.now() - t0) / 1000 };
+  };
+  return { name: `ours, ${WORKERS} worker threads`, pass, close: () => pool.close() };
 }
 
-/** bench_numpy.py on one core (taskset when present) with one BLAS thread. */
-function python(listFile: string, extra: string[]): Timing | string {
+/**
+ * bench_numpy.py as a server (one chunk per 'run A B' line) on one core (taskset when present) with one
+ * BLAS thread, after its warm-up pass. `peakRss()` is known once it is closed.
+ */
+async function python(name: string, listFile: string, extra: string[]): Promise<Contender & { peakRss(): number }> {
   const pin = spawnSync('taskset', ['--version']).status === 0 ? ['taskset', '-c', '0'] : [];
-  const args = [...pin, 'python3', join(here, 'bench_numpy.py'), '--list', listFile, '--repeats', String(REPEATS), ...extra];
+  const args = [...pin, 'python3', join(here, 'bench_numpy.py'), '--list', listFile, ...extra];
   const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
   // Tuning overrides of OpenBLAS meant for other software would skew the comparison.
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
-  const r = spawnSync(args[0]!, args.slice(1), { encoding: 'utf8', env });
-  if (r.status !== 0) return (r.stderr || r.stdout || '').trim().split('\n').pop() ?? 'failed';
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Timing;
+  const child = spawn(args[0]!, args.slice(1), { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async (): Promise<Record<string, number | boolean>> => {
+    const r = await lines.next();
+    if (r.done) throw new Error(`${name}: bench_numpy.py ended: ${stderr.trim().split('\n').pop() ?? 'no output'}`);
+    return JSON.parse(r.value) as Record<string, number | boolean>;
+  };
+  await next(); // {"ready": true}
+  let rss = NaN;
+  return {
+    name,
+    pass: async (a, b) => {
+      child.stdin.write(`run ${a} ${b}\n`);
+      return (await next()) as unknown as Pass;
+    },
+    close: async () => {
+      child.stdin.end();
+      rss = (await next())['max_rss_mib'] as number;
+    },
+    peakRss: () => rss,
+  };
 }
 
 function listFiles(): { files: string[]; source: string } {
@@ -131,49 +159,84 @@ async function main(): Promise<void> {
   const listFile = join(tmp, 'files.txt');
   writeFileSync(listFile, files.join('\n') + '\n');
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  console.log(`${source}; ${REPEATS} timed repeats (median); window ${OFFSET}+${DURATION} s at ${SR} Hz; n_fft 1024, win 512, hop 256, 128 mels`);
+  console.log(`${source}; ${REPEATS} passes in rounds of ${CHUNK} clips, every run timed on each round in turn; window ${OFFSET}+${DURATION} s at ${SR} Hz; n_fft 1024, win 512, hop 256, 128 mels`);
   console.log(`${availableParallelism()} cores (${cpu}); node ${process.version}`);
 
-  const one = oursInProcess(files);
+  const { contender: one, first } = oursInProcess(files);
   const rssOne = process.resourceUsage().maxRSS / 1024;
-  const many = await oursWorkers(files, one.first);
+  const many = await oursWorkers(files, first);
   const rssMany = process.resourceUsage().maxRSS / 1024;
   const dump = join(tmp, 'first.npy');
-  const np = python(listFile, ['--dump', dump]);
-  const hasLibrosa = spawnSync('python3', ['-c', 'import librosa'], { encoding: 'utf8' }).status === 0;
-  const lr = hasLibrosa ? python(listFile, ['--librosa']) : 'not importable (../shared/tools/setup-librosa.sh builds it offline and prints the PYTHONPATH)';
-  const librosaVersion = hasLibrosa ? execFileSync('python3', ['-c', 'import librosa; print(librosa.__version__)'], { encoding: 'utf8' }).trim() : '';
   const npVersion = execFileSync('python3', ['-c', 'import numpy, scipy; print(f"NumPy {numpy.__version__}, SciPy {scipy.__version__}")'], { encoding: 'utf8' }).trim();
+  const np = await python(`${npVersion}, tight, 1 core`, listFile, ['--dump', dump]);
+  const hasLibrosa = spawnSync('python3', ['-c', 'import librosa'], { encoding: 'utf8' }).status === 0;
+  const librosaVersion = hasLibrosa ? execFileSync('python3', ['-c', 'import librosa; print(librosa.__version__)'], { encoding: 'utf8' }).trim() : '';
+  const lr = hasLibrosa ? await python(`librosa ${librosaVersion} (melspectrogram + power_to_db), 1 core`, listFile, ['--librosa']) : undefined;
 
-  const rate = (secs: number[] | undefined) => (secs ? median(secs.map((s) => files.length / s)) : NaN);
-  const libCpu = typeof lr === 'string' ? NaN : rate(lr.cpu_seconds);
-  const libWall = typeof lr === 'string' ? NaN : rate(lr.seconds);
+  // Interleaved rounds: the machine's speed drifts within seconds, so the clips are cut into
+  // chunks of CHUNK, every contender runs each chunk in turn (in a rotating order), and each ratio
+  // is taken within a round; REPEATS passes over all the chunks.
+  const contenders = [one, many, np, ...(lr ? [lr] : [])];
+  const passes = new Map<Contender, Pass[]>(contenders.map((c) => [c, []]));
+  let round = 0;
+  for (let rep = 0; rep < REPEATS; rep++) {
+    for (let a = 0; a < files.length; a += CHUNK, round++) {
+      for (let k = 0; k < contenders.length; k++) {
+        const c = contenders[(round + k) % contenders.length]!;
+        passes.get(c)!.push(await c.pass(a, Math.min(files.length, a + CHUNK)));
+      }
+    }
+  }
+  // Scaling over worker threads as the stage sees it: whole passes (no chunk boundaries, where a
+  // worker waits for the other's last clip), 1 thread and N workers in turn.
+  const scaling: number[] = [];
+  for (let rep = 0; rep < REPEATS; rep++) {
+    const single = await one.pass(0, files.length);
+    scaling.push(single.seconds / (await many.pass(0, files.length)).seconds);
+  }
+  for (const c of contenders) await c.close();
+
+  type Key = 'seconds' | 'cpu_seconds';
+  // Throughput over all rounds: clips / summed seconds.
+  const rate = (c: Contender, key: Key): number => {
+    const ps = passes.get(c)!;
+    return ps.some((p) => p[key] === undefined) ? NaN : (REPEATS * files.length) / ps.reduce((t, p) => t + p[key]!, 0);
+  };
+  // Per-round ratios of a's throughput to b's (the same clips, seconds apart).
+  const ratios = (a: Contender, ka: Key, b: Contender, kb: Key): number[] => {
+    const pb = passes.get(b)!;
+    return passes.get(a)!.map((p, i) => (p[ka] === undefined || pb[i]![kb] === undefined ? NaN : pb[i]![kb]! / p[ka]!));
+  };
   const f1 = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '-');
   const x = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}x` : '-');
+  // "1.35x (1.28-1.41)": the median of the per-round ratios and their middle half.
+  const spread = (vs: number[]) => (vs.every(Number.isFinite) ? `${x(quantile(vs, 0.5))} (${quantile(vs, 0.25).toFixed(2)}-${quantile(vs, 0.75).toFixed(2)})` : '-');
   const rows: string[][] = [];
-  const add = (name: string, t: Timing, rss: number, perCore: boolean) => {
-    const wall = rate(t.seconds);
-    const c = rate(t.cpu_seconds);
-    rows.push([name, f1(wall), f1(c), x(perCore ? c / libCpu : NaN), x(wall / libWall), `${rss.toFixed(0)} MiB`]);
+  const add = (c: Contender, rss: number, perCore: boolean) => {
+    rows.push([
+      c.name,
+      f1(rate(c, 'seconds')),
+      f1(rate(c, 'cpu_seconds')),
+      lr && perCore ? spread(ratios(c, 'cpu_seconds', lr, 'cpu_seconds')) : '-',
+      lr ? spread(ratios(c, 'seconds', lr, 'seconds')) : '-',
+      `${rss.toFixed(0)} MiB`,
+    ]);
   };
-  add('ours, 1 thread (wasm SIMD kernel)', one.timing, rssOne, true);
-  add(`ours, ${WORKERS} worker threads`, many, rssMany, false);
-  if (typeof np === 'string') rows.push([`NumPy/SciPy: failed: ${np}`, '-', '-', '-', '-', '-']);
-  else add(`${npVersion}, tight, 1 core`, np, np.max_rss_mib ?? NaN, true);
-  if (typeof lr === 'string') rows.push([`librosa: ${lr}`, '-', '-', '-', '-', '-']);
-  else add(`librosa ${librosaVersion} (melspectrogram + power_to_db), 1 core`, lr, lr.max_rss_mib ?? NaN, true);
+  add(one, rssOne, true);
+  add(many, rssMany, false);
+  add(np, np.peakRss(), true);
+  if (lr) add(lr, lr.peakRss(), true);
+  else rows.push(['librosa: not importable (../shared/tools/setup-librosa.sh builds it offline and prints the PYTHONPATH)', '-', '-', '-', '-', '-']);
   console.log('');
-  console.log('| run | clips/s (wall) | clips/s (CPU time) | vs librosa, per core (CPU) | vs librosa (wall) | peak RSS |');
+  console.log('| run | clips/s (wall) | clips/s (CPU time) | vs librosa, per core (CPU): per-round median (middle half) | vs librosa (wall), per round | peak RSS |');
   console.log('|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);
   console.log('');
-  console.log(`${WORKERS} workers vs 1 thread (wall): ${x(rate(many.seconds) / rate(one.timing.seconds))}`);
-  if (typeof np !== 'string') {
-    const ref = decodeNpy(readFileSync(dump)).data;
-    let e = 0;
-    for (let i = 0; i < ref.length; i++) e = Math.max(e, Math.abs(ref[i]! - one.first[i]!));
-    console.log(`same maths check (first clip): max |dB(ours) - dB(NumPy)| = ${e.toExponential(2)} dB`);
-  }
+  console.log(`${WORKERS} workers vs 1 thread (wall), whole passes in turn: ${spread(scaling)}; in the rounds above: ${spread(ratios(many, 'seconds', one, 'seconds'))}`);
+  const ref = decodeNpy(readFileSync(dump)).data;
+  let e = 0;
+  for (let i = 0; i < ref.length; i++) e = Math.max(e, Math.abs(ref[i]! - first[i]!));
+  console.log(`same maths check (first clip): max |dB(ours) - dB(NumPy)| = ${e.toExponential(2)} dB`);
 }
 
 try {

@@ -5,9 +5,11 @@ the float64 power and the mel product as a sparse (CSR) matrix times all frames,
 place. The maths is librosa 0.11.0's (Slaney mel basis in float32 weights, ref=max, top_db).
 With --librosa, librosa itself (melspectrogram + power_to_db) on the same decoded window.
 
-usage: bench_numpy.py --list files.txt --repeats 5 [--librosa] [--dump first.npy]
-Prints one JSON line: {"impl", "clips", "seconds": [wall, per repeat], "cpu_seconds": [process
-CPU], "max_rss_mib"}.
+usage: bench_numpy.py --list files.txt [--librosa] [--dump first.npy]
+Loads, warms up (one pass) and prints {"ready": true}; then, for each line "run A B" on stdin, times
+files A..B-1 (0-based) and prints one JSON line {"seconds": wall, "cpu_seconds": process CPU}; at the
+end of stdin prints {"max_rss_mib": peak RSS} and exits. The caller interleaves these runs with its
+own, so that every implementation is timed on the same clips in the same stretch of time.
 """
 import argparse, json, os, resource, sys, time, warnings
 
@@ -124,7 +126,6 @@ def main():
     warnings.simplefilter("ignore")  # scipy's WavFileWarning on RAVDESS's extra chunks
     ap = argparse.ArgumentParser()
     ap.add_argument("--list", required=True)
-    ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--librosa", action="store_true")
     ap.add_argument("--dump")
     a = ap.parse_args()
@@ -139,16 +140,19 @@ def main():
             return tight.logmel()
     if a.dump:
         np.save(a.dump, fn(files[0]).astype(np.float32))
-    fn(files[0])  # warm-up (imports, caches)
-    secs, cpu = [], []
-    for _ in range(a.repeats):
+    for p in files:  # warm-up pass (imports, caches, page cache)
+        fn(p)
+    say = lambda obj: print(json.dumps(obj), flush=True)
+    say({"ready": True})
+    for line in sys.stdin:
+        cmd = line.split()
+        if len(cmd) != 3 or cmd[0] != "run":
+            raise SystemExit(f"bench_numpy.py: unknown command {line.strip()!r} (expected 'run A B')")
         t0, c0 = time.perf_counter(), time.process_time()
-        for p in files:
+        for p in files[int(cmd[1]) : int(cmd[2])]:
             fn(p)
-        secs.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    print(json.dumps({"impl": "librosa" if a.librosa else "numpy", "clips": len(files), "seconds": secs, "cpu_seconds": cpu, "max_rss_mib": rss}))
+        say({"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0})
+    say({"max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})  # KiB on Linux
 
 
 if __name__ == "__main__":
