@@ -6,10 +6,11 @@
 // npm run bench -w packages/model -- --paper [--cpu-paper]: demo and paper sizes at batch 16, per
 //   backend (--cpu-paper: also the paper size on tfjs cpu, minutes per step); --quick: demo only.
 // One profile's network (params.yaml + params.<profile>.yaml; `paper` = params.yaml alone):
-//   npm run bench -w packages/model -- --profile ravdess-cpu [--batch 32] [--micro 16,0] [--steps 3]
+//   npm run bench -w packages/model -- --profile ravdess-cpu [--batch 32] [--micro 16,0] [--steps 3] [--rounds 3]
 //   --micro: comma list of micro-batch sizes (batchGrads passes), 0 = the whole batch in one pass.
 //   Prints tfjs wasm next to PyTorch on 1 and 2 threads, with samples per CPU-second and the
-//   per-core ratio (ours / PyTorch 1 thread, both per CPU-second).
+//   per-core ratio (ours / PyTorch 1 thread, both per CPU-second); --rounds: tfjs wasm and PyTorch
+//   1 thread run that many times in turn, and each round's ratio is printed.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -126,15 +127,37 @@ if (profile !== undefined) {
 function benchProfile(name: string): void {
   const b = Number(flag('--batch') ?? '32');
   const steps = Number(flag('--steps') ?? '3');
+  const rounds = Number(flag('--rounds') ?? '3');
   const micros = (flag('--micro') ?? String(b / 2)).split(',').map(Number);
   const input = inputShapeFrom(paramsFor(name));
-  console.log(`training-step bench, ${name} network (input ${input.nMels} x ${input.frames}), batch ${b}; ${python ? 'PyTorch found' : 'PyTorch not found: skipped'}`);
-  const ours: Row[] = [];
-  for (const m of micros) {
-    const r = tfjs('wasm', name, b, steps, 600, m > 0 && m < b ? m : undefined);
-    if (r) ours.push(r);
+  console.log(`training-step bench, ${name} network (input ${input.nMels} x ${input.frames}), batch ${b}, ${rounds} round(s); ${python ? 'PyTorch found' : 'PyTorch not found: skipped'}`);
+  // Rounds: tfjs wasm (each micro-batch size) and PyTorch on 1 thread in turn, in an order that
+  // alternates, so that each per-core ratio compares runs seconds apart (this VM's speed drifts
+  // by a third within minutes); the table shows each case's median round.
+  const oursRounds: Row[][] = micros.map(() => []);
+  const torchRounds: Row[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const runOurs = () =>
+      micros.forEach((m, i) => {
+        const row = tfjs('wasm', name, b, steps, 600, m > 0 && m < b ? m : undefined);
+        if (row) oursRounds[i]!.push(row);
+      });
+    const runTorch = () => {
+      const row = python ? torch(name, b, steps + 1, 1, 600) : undefined;
+      if (row) torchRounds.push(row);
+    };
+    if (r % 2 === 0) {
+      runOurs();
+      runTorch();
+    } else {
+      runTorch();
+      runOurs();
+    }
   }
-  const torch1 = python ? torch(name, b, steps + 1, 1, 600) : undefined;
+  const perCpu = (r: Row | undefined): number | undefined => (r?.['samplesPerCpuSec'] ?? r?.['samplesPerSec']) as number | undefined;
+  const medianRow = (rs: Row[]): Row | undefined => [...rs].sort((p, q) => perCpu(p)! - perCpu(q)!)[(rs.length - 1) >> 1];
+  const ours: Row[] = oursRounds.map(medianRow).filter((r): r is Row => r !== undefined);
+  const torch1 = medianRow(torchRounds);
   const torch2 = python ? torch(name, b, steps + 1, 2, 600) : undefined;
   // Hook: more rows of this network at this batch, e.g. data-parallel training on worker threads
   // (train.workers): push a function that runs its case (see `run`) and returns the row.
@@ -142,13 +165,18 @@ function benchProfile(name: string): void {
     const r = extra({ profile: name, batch: b, steps, run });
     if (r) ours.push(r);
   }
-  const perCpu = (r: Row | undefined): number | undefined => (r?.['samplesPerCpuSec'] ?? r?.['samplesPerSec']) as number | undefined;
+  // Per core, tfjs wasm on one thread against PyTorch on one: the median of the rounds' ratios.
+  const paired = new Map<Row, number[]>();
+  oursRounds.forEach((rs, i) => {
+    if (rs.length === rounds && torchRounds.length === rounds) paired.set(ours[i]!, rs.map((r, k) => perCpu(r)! / perCpu(torchRounds[k])!).sort((p, q) => p - q));
+  });
   const base = perCpu(torch1);
-  console.log('\ncase                                          samples/s  samples/CPU-s  per core vs PyTorch 1 thread');
+  console.log(`\ncase (median round)                           samples/s  samples/CPU-s  per core vs PyTorch 1 thread`);
   for (const r of [...ours, torch1, torch2]) {
     if (!r) continue;
     const pc = perCpu(r);
-    const ratio = base && pc ? `${(pc / base).toFixed(2)}x` : '';
+    const rs = paired.get(r);
+    const ratio = rs ? `${rs[(rs.length - 1) >> 1]!.toFixed(2)}x (rounds: ${rs.map((v) => v.toFixed(2)).join(', ')})` : base && pc ? `${(pc / base).toFixed(2)}x` : '';
     console.log(`${String(r['case']).padEnd(45)} ${String(r['samplesPerSec']).padStart(9)} ${String(pc ?? '').padStart(14)}  ${ratio}`);
   }
 }
