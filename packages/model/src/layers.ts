@@ -2,7 +2,7 @@
 // model.json loads again anywhere this module was imported (index.ts imports it).
 // Shapes: B = batch, M = mel bins, T = frames / sequence length, d = feature width.
 import { tf } from './tf.ts';
-import { POOL2D_GRAD } from './wasm-kernels.ts';
+import { CHANNEL_SUM, POOL2D_GRAD } from './wasm-kernels.ts';
 
 type Tensor = tf.Tensor;
 type Kwargs = Record<string, unknown>;
@@ -262,9 +262,12 @@ function identityStack(r: number, c: number): tf.Tensor2D {
  */
 function channelSum(x: tf.Tensor2D): Tensor {
   const [N, C] = x.shape;
-  if (C > 16) return tf.sum(x, 0);
-  let R = 32;
+  let R = C > 16 ? 1 : 32;
   while (R > 1 && N % R !== 0) R /= 2;
+  if (tf.getBackend() === 'wasm' && tf.getKernel(CHANNEL_SUM, 'wasm')) {
+    // The same sums, in the same order, in one pass (wasm-kernels.ts).
+    return tf.engine().runKernel(CHANNEL_SUM, { x }, { rows: R } as unknown as tf.NamedAttrMap) as Tensor;
+  }
   const partial = R === 1 ? x : tf.matMul(tf.reshape(x, [N / R, R * C]) as tf.Tensor2D, identityStack(R, C));
   return tf.sum(partial, 0);
 }

@@ -1,11 +1,12 @@
-// Kernels that tfjs-backend-wasm 4.22 lacks or runs slowly, written as compositions of its own fast
-// (XNNPACK) kernels, so training a CNN works on wasm:
-// - Conv2DBackpropFilter (missing): the filter gradient is a forward conv of the transposed input
-//   with the transposed output gradient as the "filter":
-//     dW[kh,kw,ci,co] = sum_{b,oh,ow} x[b, oh*s + kh*d - pad, ow*s + kw*d - pad, ci] * dy[b,oh,ow,co]
-//   = conv(X' = x^T [ci, H, W, b], F' = dy^T [OH, OW, b, co], stride = d, dilation = s)[ci, kh, kw, co].
-//   Filters with few rows (kh*kw*ci <= 32: a conv on the 1-channel spectrogram, 1x1 shortcuts)
-//   instead take im2col: dW = colT [kh*kw*ci, B*OH*OW] x dy [B*OH*OW, co], one XNNPACK product.
+// Kernels that tfjs-backend-wasm 4.22 lacks or runs slowly, so training a CNN works on wasm, mostly
+// compositions of its own fast (XNNPACK) kernels:
+// - Conv2DBackpropFilter (missing): our own wasm SIMD kernel (wasm/filter-grad-kernel.ts),
+//     dW[kh,kw,ci,co] = sum_{b,oh,ow} x[b, oh*s + kh*d - pad, ow*s + kw*d - pad, ci] * dy[b,oh,ow,co],
+//   each sum in a fixed order (see IMAGE_MAJOR_MAX_ROWS). It replaced a transposed XNNPACK conv
+//   (and an im2col product for small filters) that streamed a re-packed dy once per 4 outputs: 2x
+//   the time, with bit-identical results.
+// - SerChannelSum (ours, used by BatchNorm in layers.ts on wasm): column sums of [N, C] in one
+//   pass, in the order of the matMul-by-stacked-identities + Sum it replaced.
 // - Identity (a copy of the whole tensor on wasm): aliases the input's data with a reference count,
 //   as the cpu backend does. The engine clones every tensor it saves for the backward pass, so the
 //   copies cost time and (on the paper-size model) gigabytes of the 4 GiB wasm heap.
@@ -19,6 +20,7 @@
 // - Conv2DBackpropInput (stride 1 only; else the original scalar-loop kernel): the input gradient is
 //   a forward conv of dy with the 180-degree rotated kernel, in/out channels swapped.
 import { tf } from './tf.ts';
+import { TRAIN_KERNELS_WASM_BASE64 } from './train-kernels.wasm.ts';
 
 interface Info {
   dataId: object;
@@ -56,108 +58,103 @@ function convInfo(xShape: number[], filterShape: number[], attrs: Record<string,
   );
 }
 
-const conv2DBackpropFilter: KFunc = ({ inputs, backend, attrs = {} }) => {
-  const { x, dy } = inputs as { x: Info; dy: Info };
-  const filterShape = attrs['filterShape'] as number[];
-  const info = convInfo(x.shape, filterShape, attrs);
-  const [kh, kw, ci, co] = filterShape as [number, number, number, number];
-  const [, H, W] = x.shape as [number, number, number, number];
-  const [, OH, OW] = dy.shape as [number, number, number, number];
-  const sh = info.strideHeight;
-  const sw = info.strideWidth;
-  const dh = info.dilationHeight;
-  const dw = info.dilationWidth;
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
-  // Output extent of the transposed conv is H + top + bottom - (OH-1)*sh; make it >= the kernel's
-  // (taps 0..kh-1 at spacing dh), then keep the first kh.
-  const bottom = Math.max(0, (kh - 1) * dh + 1 + (OH - 1) * sh - H - top);
-  const right = Math.max(0, (kw - 1) * dw + 1 + (OW - 1) * sw - W - left);
-  if (kh * kw * ci <= IM2COL_MAX_ROWS && originalBatchMatMul) {
-    return backpropFilterIm2col(x, dy, filterShape as [number, number, number, number], info, backend);
-  }
-  const transpose = kernel('Transpose');
-  const xT = transpose({ inputs: { x }, backend, attrs: { perm: [3, 1, 2, 0] } }); // [ci, H, W, B]
-  const dyT = transpose({ inputs: { x: dy }, backend, attrs: { perm: [1, 2, 0, 3] } }); // [OH, OW, B, co]
-  // Taps at spacing dh in the original become the output stride; dilation = the original stride.
-  const out = kernel('Conv2D')({
-    inputs: { x: xT, filter: dyT },
-    backend,
-    attrs: {
-      strides: [dh, dw],
-      dilations: [sh, sw],
-      pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
-      dataFormat: 'NHWC',
-    },
-  }); // [ci, oh', ow', co]
-  backend.disposeData(xT.dataId);
-  backend.disposeData(dyT.dataId);
-  let cut = out;
-  if (out.shape[1] !== kh || out.shape[2] !== kw) {
-    cut = kernel('Slice')({ inputs: { x: out }, backend, attrs: { begin: [0, 0, 0, 0], size: [ci, kh, kw, co] } });
-    backend.disposeData(out.dataId);
-  }
-  const dW = transpose({ inputs: { x: cut }, backend, attrs: { perm: [1, 2, 0, 3] } }); // [kh, kw, ci, co]
-  backend.disposeData(cut.dataId);
-  return dW;
-};
+interface TrainKernels {
+  filterGrad(X: number, D: number, O: number, RO: number, R: number, B: number, Hp: number, Wp: number, ci: number,
+    OH: number, OW: number, co: number, sh: number, sw: number, bInner: number): void;
+  channelSum(X: number, N: number, C: number, R: number, O: number): void;
+}
+interface WasmModule {
+  asm: { memory: object };
+}
+const wasmApi = (globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => object; Instance: new (m: object, imports: object) => { exports: unknown } } }).WebAssembly;
+let trainKernelsModule: object | undefined; // compiled once per thread
+const trainKernelsByMemory = new WeakMap<object, TrainKernels>();
 
-/** Filters with at most this many kh*kw*ci rows take the im2col path (this network: the first conv and the 1x1 shortcuts). */
-const IM2COL_MAX_ROWS = 32;
+/** wasm/train-kernels.ts instantiated on the backend's own memory: it works on tensors in place. */
+function trainKernels(backend: Backend): TrainKernels {
+  const memory = (backend as unknown as { wasm: WasmModule }).wasm.asm.memory;
+  let k = trainKernelsByMemory.get(memory);
+  if (!k) {
+    trainKernelsModule ??= new wasmApi.Module(Uint8Array.from(atob(TRAIN_KERNELS_WASM_BASE64), (c) => c.charCodeAt(0)));
+    k = new wasmApi.Instance(trainKernelsModule, { env: { memory } }).exports as TrainKernels;
+    trainKernelsByMemory.set(memory, k);
+  }
+  return k;
+}
+
+/** Byte address of a tensor in the backend's memory (valid until the next allocation). */
+const addressOf = (backend: Backend, t: Info): number => backend.typedArrayFromHeap(t).byteOffset;
 
 /**
- * Conv2DBackpropFilter for few input rows (kh*kw*ci small: a conv reading the 1-channel
- * spectrogram, a 1x1 shortcut): dW [kh*kw*ci, co] = colT [kh*kw*ci, B*OH*OW] times dy [B*OH*OW, co],
- * colT (the transposed im2col of x, zeros where the window is in the padding) built here, one
- * XNNPACK product. The conv formulation packs a [OH, OW, B, co] "filter" and walks a kernel of
- * OH*OW taps with B input channels: 3-6x slower on these shapes.
+ * Filters with at most this many kh*kw*ci rows sum their products image by image, positions (b,
+ * oh, ow); bigger ones position by position, (oh, ow, b). These are the orders in which this
+ * kernel summed when it was built on XNNPACK (an im2col matrix product for small filters, a
+ * convolution of the transposed tensors for big ones), kept so that trained weights stay byte-
+ * identical to the committed locks and results.
  */
-function backpropFilterIm2col(x: Info, dy: Info, filterShape: [number, number, number, number], info: ReturnType<typeof convInfo>, backend: Backend): Info {
+const IMAGE_MAJOR_MAX_ROWS = 32;
+
+/**
+ * Conv2DBackpropFilter: dW[i, j, c, n] = sum over (b, oh, ow) of
+ * x[b, oh*sh + i*dh - top, ow*sw + j*dw - left, c] * dy[b, oh, ow, n], in the wasm kernel
+ * (wasm/train-kernels.ts filterGrad) on a zero-padded copy of x.
+ */
+const conv2DBackpropFilter: KFunc = ({ inputs, backend, attrs = {} }) => {
+  const { x, dy } = inputs as { x: Info; dy: Info };
+  const filterShape = attrs['filterShape'] as [number, number, number, number];
+  const info = convInfo(x.shape, filterShape, attrs);
   const [kh, kw, ci, co] = filterShape;
   const [B, H, W] = x.shape as [number, number, number, number];
   const [, OH, OW] = dy.shape as [number, number, number, number];
   const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
+  // Padded extent: every tap of every output position, (OH - 1) * sh + (kh - 1) * dh at most.
+  const Hp = (OH - 1) * sh + (kh - 1) * dh + 1;
+  const Wp = (OW - 1) * sw + (kw - 1) * dw + 1;
   const R = kh * kw * ci;
-  const P = B * OH * OW;
-  const col = backend.makeOutput([R, P], 'float32');
-  {
-    const xs = backend.typedArrayFromHeap(x);
-    const cv = backend.typedArrayFromHeap(col);
-    cv.fill(0);
-    for (let i = 0; i < kh; i++) {
-      for (let j = 0; j < kw; j++) {
-        // Output columns whose input column ow*sw + j*dw - left lies in [0, W).
-        const wOff = j * dw - left;
-        const ow0 = Math.max(0, Math.ceil(-wOff / sw));
-        const ow1 = Math.min(OW, Math.floor((W - 1 - wOff) / sw) + 1);
-        if (ow1 <= ow0) continue;
-        for (let c = 0; c < ci; c++) {
-          const rowBase = ((i * kw + j) * ci + c) * P;
-          for (let b = 0; b < B; b++) {
-            for (let oh = 0; oh < OH; oh++) {
-              const h = oh * sh + i * dh - top;
-              if (h < 0 || h >= H) continue;
-              const dst = rowBase + (b * OH + oh) * OW;
-              const src = ((b * H + h) * W + wOff) * ci + c;
-              if (ci === 1 && sw === 1) {
-                cv.set(xs.subarray(src + ow0, src + ow1), dst + ow0);
-              } else {
-                const step = sw * ci;
-                for (let ow = ow0, p = src + ow0 * step; ow < ow1; ow++, p += step) cv[dst + ow] = xs[p]!;
-              }
-            }
-          }
-        }
-      }
+  const k = trainKernels(backend);
+  const padded = backend.makeOutput([B, Hp, Wp, ci], 'float32');
+  const offsets = backend.makeOutput([R], 'int32');
+  const dW = backend.makeOutput([kh, kw, ci, co], 'float32');
+  // Views after the last allocation (an allocation may grow the memory and detach older ones).
+  const xs = backend.typedArrayFromHeap(x);
+  const xp = backend.typedArrayFromHeap(padded);
+  xp.fill(0);
+  const w0 = Math.max(0, -left); // first x column inside the padded extent
+  const w1 = Math.min(W, Wp - left); // one past the last
+  for (let b = 0; b < B; b++) {
+    for (let h = Math.max(0, -top); h < Math.min(H, Hp - top); h++) {
+      const src = (b * H + h) * W * ci;
+      if (w1 > w0) xp.set(xs.subarray(src + w0 * ci, src + w1 * ci), ((b * Hp + h + top) * Wp + w0 + left) * ci);
     }
   }
-  const dy2: Info = { dataId: dy.dataId, shape: [P, co], dtype: dy.dtype }; // a view: not disposed here
-  const prod = originalBatchMatMul!({ inputs: { a: col, b: dy2 }, backend, attrs: { transposeA: false, transposeB: false } }); // [R, co]
-  backend.disposeData(col.dataId);
-  return { dataId: prod.dataId, shape: [kh, kw, ci, co], dtype: 'float32' };
-}
+  const rows = new Int32Array(xp.buffer, addressOf(backend, offsets), R);
+  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let c = 0; c < ci; c++) rows[(i * kw + j) * ci + c] = (i * dh * Wp + j * dw) * ci + c;
+  backend.typedArrayFromHeap(dW).fill(0);
+  k.filterGrad(addressOf(backend, padded), addressOf(backend, dy), addressOf(backend, dW), addressOf(backend, offsets), R, B, Hp, Wp, ci, OH, OW, co, sh, sw, R > IMAGE_MAJOR_MAX_ROWS ? 1 : 0);
+  backend.disposeData(padded.dataId);
+  backend.disposeData(offsets.dataId);
+  return dW;
+};
+
+/** Name of our column-sum kernel (wasm only; BatchNorm in layers.ts uses it when registered). */
+export const CHANNEL_SUM = 'SerChannelSum';
+
+/**
+ * Column sums of x [N, C] -> [C] (wasm/train-kernels.ts channelSum): sums of `rows` consecutive
+ * rows first when rows > 1, then their sum. Replaces a matMul by stacked identities and a Sum,
+ * with the same order of additions.
+ */
+const channelSum: KFunc = ({ inputs, backend, attrs = {} }) => {
+  const { x } = inputs as { x: Info };
+  const [N, C] = x.shape as [number, number];
+  const rows = attrs['rows'] as number;
+  if (!(rows >= 1 && N % rows === 0)) throw new Error(`${CHANNEL_SUM}: rows ${rows} must be >= 1 and divide ${N}`);
+  const out = backend.makeOutput([C], 'float32');
+  trainKernels(backend).channelSum(addressOf(backend, x), N, C, rows, addressOf(backend, out));
+  return out;
+};
 
 const conv2DBackpropInput: KFunc = (args) => {
   const { inputs, backend, attrs = {} } = args;
@@ -324,6 +321,9 @@ export function installWasmKernels(): void {
     originalIdentity = id.kernelFunc as unknown as KFunc;
     tf.unregisterKernel('Identity', 'wasm');
     tf.registerKernel({ ...id, kernelFunc: identity as unknown as tf.KernelFunc });
+  }
+  if (!tf.getKernel(CHANNEL_SUM, 'wasm')) {
+    tf.registerKernel({ kernelName: CHANNEL_SUM, backendName: 'wasm', kernelFunc: channelSum as unknown as tf.KernelFunc });
   }
   if (!tf.getKernel(POOL2D_GRAD, 'wasm')) {
     tf.registerKernel({ kernelName: POOL2D_GRAD, backendName: 'wasm', kernelFunc: pool2DGrad as unknown as tf.KernelFunc });

@@ -1,7 +1,11 @@
-// The wasm Conv2DBackpropFilter / Conv2DBackpropInput we supply, checked against the cpu backend.
+// The wasm kernels we supply, checked against the cpu backend, and the wasm module's own kernels
+// (wasm/train-kernels.ts) against the XNNPACK compositions whose order of additions they keep.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { tf, selectBackend, buildModel, Pool2D, type ModelConfig } from '../src/index.ts';
-import { POOL2D_GRAD } from '../src/wasm-kernels.ts';
+import { CHANNEL_SUM, POOL2D_GRAD } from '../src/wasm-kernels.ts';
+import { TRAIN_KERNELS_SOURCE_SHA256 } from '../src/train-kernels.wasm.ts';
 
 interface Case {
   x: [number, number, number, number];
@@ -16,10 +20,10 @@ const cases: Case[] = [
   { x: [2, 8, 11, 3], k: [1, 1, 3, 5], strides: [1, 1], pad: 'valid' }, // shortcut 1x1
   { x: [2, 10, 13, 1], k: [3, 3, 1, 2], strides: [2, 2], pad: 'same' }, // stride 2: fallback path for dx
   { x: [2, 9, 12, 2], k: [3, 2, 2, 3], strides: [2, 3], pad: 'valid' },
-  // kh*kw*ci <= 32 takes the im2col filter gradient (all above); these take the conv formulation
+  // kh*kw*ci <= 32 sums the filter gradient image by image (all above); these position by position
   { x: [2, 7, 9, 5], k: [3, 3, 5, 3], strides: [1, 1], pad: 'same' },
   { x: [2, 8, 10, 6], k: [3, 3, 6, 2], strides: [2, 2], pad: 'valid' },
-  // im2col: a 1-channel input in 'same' padding with an even kernel (uneven padding)
+  // image by image: a 1-channel input in 'same' padding with an even kernel (uneven padding)
   { x: [3, 6, 7, 1], k: [2, 4, 1, 3], strides: [1, 1], pad: 'same' },
 ];
 
@@ -168,5 +172,81 @@ describe('whole-network gradient on wasm', () => {
     const top = Math.max(...ref.grads.map((g) => g.reduce((a, v) => Math.max(a, Math.abs(v)), 0)));
     expect(top).toBeGreaterThan(1e-3);
     got.grads.forEach((g, i) => expect(maxRelErr(ref.grads[i]!, g, 1e-2 * top), `weight ${i}`).toBeLessThan(1e-3));
+  });
+});
+
+describe('wasm/train-kernels.ts', () => {
+  it('the embedded module was built from the committed source (npm run build:wasm -w packages/model)', () => {
+    const source = readFileSync(new URL('../wasm/train-kernels.ts', import.meta.url));
+    expect(createHash('sha256').update(source).digest('hex')).toBe(TRAIN_KERNELS_SOURCE_SHA256);
+  });
+
+  // The compositions the kernels replaced, on wasm's XNNPACK kernels: the trained weights in the
+  // committed locks came from them, so the kernels must give their bytes exactly.
+  const bytes = (t: tf.Tensor): Buffer => Buffer.from((t.dataSync() as Float32Array).slice().buffer);
+
+  /** The filter gradient as XNNPACK computed it: a conv of x^T with dy^T (big filters) or an im2col product (<= 32 rows). */
+  function xnnpackFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, c: Case): tf.Tensor {
+    const [kh, kw, ci, co] = c.k;
+    const [B, H, W] = x.shape;
+    const [, OH, OW] = dy.shape;
+    const info = tf.backend_util.computeConv2DInfo(x.shape, c.k, c.strides, c.dilations ?? 1, c.pad);
+    const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+    const { top, left } = info.padInfo;
+    if (kh * kw * ci > 32) {
+      const bottom = Math.max(0, (kh - 1) * dh + 1 + (OH - 1) * sh - H - top);
+      const right = Math.max(0, (kw - 1) * dw + 1 + (OW - 1) * sw - W - left);
+      const out = tf.engine().runKernel('Conv2D', { x: tf.transpose(x, [3, 1, 2, 0]), filter: tf.transpose(dy, [1, 2, 0, 3]) }, {
+        strides: [dh, dw], dilations: [sh, sw], pad: [[0, 0], [top, bottom], [left, right], [0, 0]], dataFormat: 'NHWC',
+      } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+      return tf.transpose(tf.slice(out, [0, 0, 0, 0], [ci, kh, kw, co]), [1, 2, 0, 3]);
+    }
+    const xs = x.dataSync();
+    const col = new Float32Array(kh * kw * ci * B * OH * OW); // [kh*kw*ci, B*OH*OW], zeros in the padding
+    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let k = 0; k < ci; k++) {
+      for (let b = 0; b < B; b++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
+        const h = oh * sh + i * dh - top;
+        const w = ow * sw + j * dw - left;
+        if (h >= 0 && h < H && w >= 0 && w < W) col[((i * kw + j) * ci + k) * B * OH * OW + (b * OH + oh) * OW + ow] = xs[((b * H + h) * W + w) * ci + k]!;
+      }
+    }
+    return tf.reshape(tf.matMul(tf.tensor2d(col, [kh * kw * ci, B * OH * OW]), tf.reshape(dy, [B * OH * OW, co]) as tf.Tensor2D), c.k);
+  }
+
+  it('filterGrad gives the XNNPACK compositions\' bytes (both orders, strides, dilation, odd channels)', async () => {
+    await selectBackend('wasm');
+    const more: Case[] = [
+      ...cases,
+      { x: [4, 12, 30, 8], k: [3, 3, 8, 8], strides: [1, 1], pad: 'same' }, // a residual block of the CPU network
+      { x: [4, 10, 17, 16], k: [1, 1, 16, 32], strides: [1, 1], pad: 'valid' }, // a 1x1 shortcut
+      { x: [3, 11, 13, 7], k: [3, 3, 7, 13], strides: [1, 1], pad: 'same', dilations: [2, 2] },
+      { x: [2, 9, 16, 12], k: [5, 3, 12, 6], strides: [2, 1], pad: 'same' },
+    ];
+    more.forEach((c, i) =>
+      tf.tidy(() => {
+        const x = tf.randomNormal(c.x, 0, 1, 'float32', 500 + i) as tf.Tensor4D;
+        const info = tf.backend_util.computeConv2DInfo(c.x, c.k, c.strides, c.dilations ?? 1, c.pad);
+        const dy = tf.randomNormal([c.x[0], info.outHeight, info.outWidth, c.k[3]], 0, 1, 'float32', 600 + i) as tf.Tensor4D;
+        const got = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
+          strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dilations: c.dilations ?? [1, 1], filterShape: c.k,
+        } as unknown as tf.NamedAttrMap) as tf.Tensor;
+        expect(bytes(got).equals(bytes(xnnpackFilterGrad(x, dy, c))), `case ${i}: ${JSON.stringify(c)}`).toBe(true);
+      }),
+    );
+  });
+
+  it(`${CHANNEL_SUM} gives the bytes of a matMul by stacked identities + Sum (C <= 16) and of Sum (C > 16)`, async () => {
+    await selectBackend('wasm');
+    expect(tf.getKernel(CHANNEL_SUM, 'wasm')).toBeDefined();
+    const shapes: [number, number, number][] = [[6016 * 32, 8, 32], [1504 * 32, 16, 32], [96, 3, 32], [40, 5, 8], [12032, 32, 1], [2944, 64, 1], [37, 6, 1]];
+    shapes.forEach(([N, C, R], i) =>
+      tf.tidy(() => {
+        const x = tf.randomNormal([N, C], 0, 1, 'float32', 700 + i) as tf.Tensor2D;
+        const got = tf.engine().runKernel(CHANNEL_SUM, { x }, { rows: R } as unknown as tf.NamedAttrMap) as tf.Tensor;
+        const partial = R === 1 ? x : tf.matMul(tf.reshape(x, [N / R, R * C]) as tf.Tensor2D, tf.tile(tf.eye(C), [R, 1]) as tf.Tensor2D);
+        expect(bytes(got).equals(bytes(tf.sum(partial, 0))), `[${N}, ${C}] rows ${R}`).toBe(true);
+      }),
+    );
+    expect(() => tf.engine().runKernel(CHANNEL_SUM, { x: tf.zeros([10, 4]) }, { rows: 4 } as unknown as tf.NamedAttrMap)).toThrow(/rows 4 must be >= 1 and divide 10/);
   });
 });

@@ -1,0 +1,158 @@
+// AssemblyScript source of kernels for training on tfjs's wasm backend (packages/model/src/wasm-kernels.ts
+// instantiates it on the backend's own memory, so it reads and writes tensors in place).
+// Build: npm run build:wasm -w packages/model.
+//
+// Every sum here adds its terms one at a time in a fixed order, f32 multiply then f32 add (wasm has
+// no fused or reassociated float arithmetic), so results are reproducible bit for bit; the orders
+// are those of the XNNPACK-based compositions these kernels replaced, so trained weights did not
+// change.
+//
+// filterGrad: the filter gradient of a 2-D convolution,
+//   dW[r, n] = sum over output positions p of x[p + tap(r)] * dy[p, n],
+// r = (i, j, c) a row of the [kh, kw, ci] filter, n an output channel, x zero-padded by the host so
+// that every tap is in bounds. Tiles of 4 rows x 8 channels stay in registers while a chunk of
+// positions (one output row: in cache) streams past them. A tile walks its chunk as two nested
+// loops (n2 x n3) with byte strides in x (x2, x3) and in dy (d2, d3), from xs and ds; `o*` are a
+// row's tap offsets from a position in x, in bytes.
+
+function tile4x8(xs: usize, ds: usize, n2: i32, n3: i32, x2: usize, x3: usize, d2: usize, d3: usize,
+  o0: usize, o1: usize, o2: usize, o3: usize, out: usize, rowBytes: usize): void {
+  let a00 = v128.load(out), a01 = v128.load(out, 16);
+  let a10 = v128.load(out + rowBytes), a11 = v128.load(out + rowBytes, 16);
+  let a20 = v128.load(out + 2 * rowBytes), a21 = v128.load(out + 2 * rowBytes, 16);
+  let a30 = v128.load(out + 3 * rowBytes), a31 = v128.load(out + 3 * rowBytes, 16);
+  for (let v = 0; v < n2; v++) {
+    let px = xs + <usize>v * x2;
+    let pd = ds + <usize>v * d2;
+    for (let w = 0; w < n3; w++, px += x3, pd += d3) {
+      const v0 = v128.load(pd), v1 = v128.load(pd, 16);
+      const s0 = f32x4.splat(load<f32>(px + o0));
+      const s1 = f32x4.splat(load<f32>(px + o1));
+      const s2 = f32x4.splat(load<f32>(px + o2));
+      const s3 = f32x4.splat(load<f32>(px + o3));
+      a00 = f32x4.add(a00, f32x4.mul(s0, v0)); a01 = f32x4.add(a01, f32x4.mul(s0, v1));
+      a10 = f32x4.add(a10, f32x4.mul(s1, v0)); a11 = f32x4.add(a11, f32x4.mul(s1, v1));
+      a20 = f32x4.add(a20, f32x4.mul(s2, v0)); a21 = f32x4.add(a21, f32x4.mul(s2, v1));
+      a30 = f32x4.add(a30, f32x4.mul(s3, v0)); a31 = f32x4.add(a31, f32x4.mul(s3, v1));
+    }
+  }
+  v128.store(out, a00); v128.store(out, a01, 16);
+  v128.store(out + rowBytes, a10); v128.store(out + rowBytes, a11, 16);
+  v128.store(out + 2 * rowBytes, a20); v128.store(out + 2 * rowBytes, a21, 16);
+  v128.store(out + 3 * rowBytes, a30); v128.store(out + 3 * rowBytes, a31, 16);
+}
+
+/** One row x 4 channels (rows and channels left over by tile4x8). */
+function tile1x4(xs: usize, ds: usize, n2: i32, n3: i32, x2: usize, x3: usize, d2: usize, d3: usize,
+  o0: usize, out: usize): void {
+  let a = v128.load(out);
+  for (let v = 0; v < n2; v++) {
+    let px = xs + <usize>v * x2;
+    let pd = ds + <usize>v * d2;
+    for (let w = 0; w < n3; w++, px += x3, pd += d3) a = f32x4.add(a, f32x4.mul(f32x4.splat(load<f32>(px + o0)), v128.load(pd)));
+  }
+  v128.store(out, a);
+}
+
+/** One row x 1 channel (channels past the last multiple of 4). */
+function tile1x1(xs: usize, ds: usize, n2: i32, n3: i32, x2: usize, x3: usize, d2: usize, d3: usize,
+  o0: usize, out: usize): void {
+  let a = load<f32>(out);
+  for (let v = 0; v < n2; v++) {
+    let px = xs + <usize>v * x2;
+    let pd = ds + <usize>v * d2;
+    for (let w = 0; w < n3; w++, px += x3, pd += d3) a = a + load<f32>(px + o0) * load<f32>(pd);
+  }
+  store<f32>(out, a);
+}
+
+/**
+ * Adds the filter gradient into f32[R, co] at O (zeroed by the caller).
+ * X: x zero-padded, f32[B, Hp, Wp, ci]; D: dy, f32[B, OH, OW, co]; RO: i32[R], row r's tap offset
+ * from a position in x, in elements; (sh, sw): the convolution's stride. Position order: (oh, ow, b)
+ * when bInner, else (b, oh, ow); chunks of one output row of positions.
+ */
+export function filterGrad(X: usize, D: usize, O: usize, RO: usize, R: i32, B: i32, Hp: i32, Wp: i32, ci: i32,
+  OH: i32, OW: i32, co: i32, sh: i32, sw: i32, bInner: bool): void {
+  const xB = (<usize>Hp * <usize>Wp * <usize>ci) << 2; // bytes per image
+  const dB = (<usize>OH * <usize>OW * <usize>co) << 2;
+  const xRow = (<usize>sh * <usize>Wp * <usize>ci) << 2; // bytes per output row
+  const dRow = (<usize>OW * <usize>co) << 2;
+  const xCol = (<usize>sw * <usize>ci) << 2; // bytes per output column
+  const dCol = <usize>co << 2;
+  const rowBytes = <usize>co << 2;
+  const chunks = bInner ? OH : B * OH;
+  for (let k = 0; k < chunks; k++) {
+    // bInner: output row k, its columns, then the images; else image k / OH, row k % OH, columns.
+    const b = bInner ? 0 : k / OH;
+    const oh = bInner ? k : k % OH;
+    const xs = X + <usize>b * xB + <usize>oh * xRow;
+    const ds = D + <usize>b * dB + <usize>oh * dRow;
+    const n2 = bInner ? OW : 1;
+    const n3 = bInner ? B : OW;
+    const x2 = bInner ? xCol : 0;
+    const x3 = bInner ? xB : xCol;
+    const d2 = bInner ? dCol : 0;
+    const d3 = bInner ? dB : dCol;
+    let r = 0;
+    for (; r + 4 <= R; r += 4) {
+      const o0 = <usize>load<i32>(RO + (<usize>r << 2)) << 2;
+      const o1 = <usize>load<i32>(RO + (<usize>(r + 1) << 2)) << 2;
+      const o2 = <usize>load<i32>(RO + (<usize>(r + 2) << 2)) << 2;
+      const o3 = <usize>load<i32>(RO + (<usize>(r + 3) << 2)) << 2;
+      const out = O + <usize>r * rowBytes;
+      let n = 0;
+      for (; n + 8 <= co; n += 8) tile4x8(xs, ds + (<usize>n << 2), n2, n3, x2, x3, d2, d3, o0, o1, o2, o3, out + (<usize>n << 2), rowBytes);
+      for (let q = 0; q < 4; q++) {
+        const oq = q == 0 ? o0 : q == 1 ? o1 : q == 2 ? o2 : o3;
+        const outq = out + <usize>q * rowBytes;
+        let m = n;
+        for (; m + 4 <= co; m += 4) tile1x4(xs, ds + (<usize>m << 2), n2, n3, x2, x3, d2, d3, oq, outq + (<usize>m << 2));
+        for (; m < co; m++) tile1x1(xs, ds + (<usize>m << 2), n2, n3, x2, x3, d2, d3, oq, outq + (<usize>m << 2));
+      }
+    }
+    for (; r < R; r++) {
+      const o0 = <usize>load<i32>(RO + (<usize>r << 2)) << 2;
+      const out = O + <usize>r * rowBytes;
+      let m = 0;
+      for (; m + 4 <= co; m += 4) tile1x4(xs, ds + (<usize>m << 2), n2, n3, x2, x3, d2, d3, o0, out + (<usize>m << 2));
+      for (; m < co; m++) tile1x1(xs, ds + (<usize>m << 2), n2, n3, x2, x3, d2, d3, o0, out + (<usize>m << 2));
+    }
+  }
+}
+
+/**
+ * Column sums of x f32[N, C] at X into f32[C] at O. With R > 1 (R divides N): each sum of R
+ * consecutive rows first, from 0 in row order, then the sum of those partial sums, from 0 in order
+ * (the old composition: a product with R stacked identities, then a Sum); with R = 1, one sum in
+ * row order. Four channels at a time.
+ */
+export function channelSum(X: usize, N: i32, C: i32, R: i32, O: usize): void {
+  const rowBytes = <usize>C << 2;
+  const partials = N / R;
+  let n = 0;
+  for (; n + 4 <= C; n += 4) {
+    let acc = f32x4.splat(0);
+    let p = X + (<usize>n << 2);
+    if (R == 1) {
+      for (let q = 0; q < N; q++, p += rowBytes) acc = f32x4.add(acc, v128.load(p));
+    } else {
+      for (let q = 0; q < partials; q++) {
+        let part = f32x4.splat(0);
+        for (let r = 0; r < R; r++, p += rowBytes) part = f32x4.add(part, v128.load(p));
+        acc = f32x4.add(acc, part);
+      }
+    }
+    v128.store(O + (<usize>n << 2), acc);
+  }
+  for (; n < C; n++) {
+    let acc: f32 = 0;
+    let p = X + (<usize>n << 2);
+    for (let q = 0; q < partials; q++) {
+      let part: f32 = 0;
+      for (let r = 0; r < R; r++, p += rowBytes) part += load<f32>(p);
+      acc += part;
+    }
+    store<f32>(O + (<usize>n << 2), acc);
+  }
+}
