@@ -1,22 +1,25 @@
-// Kernels that tfjs-backend-wasm 4.22 lacks or runs slowly, so training a CNN works on wasm, mostly
-// compositions of its own fast (XNNPACK) kernels:
-// - Conv2DBackpropFilter (missing): our own wasm SIMD kernel (wasm/filter-grad-kernel.ts),
+// Kernels that tfjs-backend-wasm 4.22 lacks or runs slowly, so training a CNN works on wasm. Four
+// run in our own wasm SIMD module (wasm/train-kernels.ts, instantiated on the backend's memory, so
+// on tensors in place); every sum there adds its terms in the order of the XNNPACK-based
+// compositions or stock kernels they replaced, so trained weights did not change by a byte
+// (test/wasm-kernels.test.ts checks each against them):
+// - Conv2DBackpropFilter (missing):
 //     dW[kh,kw,ci,co] = sum_{b,oh,ow} x[b, oh*s + kh*d - pad, ow*s + kw*d - pad, ci] * dy[b,oh,ow,co],
-//   each sum in a fixed order (see IMAGE_MAJOR_MAX_ROWS). It replaced a transposed XNNPACK conv
+//   in one of two orders (IMAGE_MAJOR_MAX_ROWS). It replaced a conv of the transposed tensors
 //   (and an im2col product for small filters) that streamed a re-packed dy once per 4 outputs: 2x
-//   the time, with bit-identical results.
+//   the time.
+// - BatchMatMul, batched: the stock kernel is fast (XNNPACK) only for 2-D operands; batched
+//   products (attention) and a loop of 2-D XNNPACK products (operator set-up per product) were
+//   overhead-bound. 2-D products stay on XNNPACK, with transposes done explicitly (transposeA/B ran
+//   8-10x slower) and a 2-D A B^T with a big B (a dense layer's input gradient) as (B A^T)^T.
 // - SerChannelSum (ours, used by BatchNorm in layers.ts on wasm): column sums of [N, C] in one
 //   pass, in the order of the matMul-by-stacked-identities + Sum it replaced.
+// - SerPool2DGrad (ours, used by Pool2D in layers.ts on wasm): the gradient of non-overlapping
+//   pooling in one pass instead of upsample + equal + cast + mul (+ slice, pad).
+// And compositions of the backend's own kernels:
 // - Identity (a copy of the whole tensor on wasm): aliases the input's data with a reference count,
 //   as the cpu backend does. The engine clones every tensor it saves for the backward pass, so the
 //   copies cost time and (on the paper-size model) gigabytes of the 4 GiB wasm heap.
-// - BatchMatMul: the stock kernel is fast (XNNPACK) only for un-transposed operands and batch 1;
-//   transposeA/B (every matMul gradient, attention Q K^T) and batched products ran 8-10x slower.
-//   Here: transposes are done explicitly (a Transpose kernel, cheap), and a batched product with
-//   big enough matrices is a loop of 2-D products; a 2-D A B^T with a big B (a dense layer's input
-//   gradient) is computed as (B A^T)^T, transposing the small operands only.
-// - SerPool2DGrad (ours, used by Pool2D in layers.ts on wasm): the gradient of non-overlapping
-//   pooling in one pass instead of upsample + equal + cast + mul (+ slice, pad).
 // - Conv2DBackpropInput (stride 1 only; else the original scalar-loop kernel): the input gradient is
 //   a forward conv of dy with the 180-degree rotated kernel, in/out channels swapped.
 import { tf } from './tf.ts';
@@ -62,6 +65,9 @@ interface TrainKernels {
   filterGrad(X: number, D: number, O: number, RO: number, R: number, B: number, Hp: number, Wp: number, ci: number,
     OH: number, OW: number, co: number, sh: number, sw: number, bInner: number): void;
   channelSum(X: number, N: number, C: number, R: number, O: number): void;
+  batchMatMul(A: number, B: number, O: number, batch: number, M: number, K: number, N: number, aStride: number, bStride: number, transA: number): void;
+  poolGrad(X: number, Y: number, DY: number, DX: number, B: number, H: number, W: number, C: number, OH: number, OW: number,
+    ph: number, pw: number, isMax: number, scale: number): void;
 }
 interface WasmModule {
   asm: { memory: object };
@@ -194,8 +200,6 @@ const identity: KFunc = (args) => {
 
 let originalBatchMatMul: KFunc | undefined;
 const size = (shape: number[]): number => shape.reduce((a, d) => a * d, 1);
-/** Batches of at least this many multiply-adds per 2-D product go through the loop. */
-const LOOP_MIN_MACS = 100_000;
 
 const batchMatMul: KFunc = (args) => {
   const { inputs, backend, attrs = {} } = args;
@@ -223,36 +227,27 @@ const batchMatMul: KFunc = (args) => {
     [perm[r - 2], perm[r - 1]] = [perm[r - 1]!, perm[r - 2]!];
     return kernel('Transpose')({ inputs: { x: t }, backend, attrs: { perm } });
   };
-  const temps: Info[] = [];
-  let A = a;
-  let Bm = b;
-  if (attrs['transposeA'] === true) temps.push((A = swapLast(a)));
-  if (attrs['transposeB'] === true) temps.push((Bm = swapLast(b)));
-  const [M, K] = A.shape.slice(-2) as [number, number];
-  const N = Bm.shape[Bm.shape.length - 1]!;
-  const batchA = size(A.shape.slice(0, -2));
-  const batchB = size(Bm.shape.slice(0, -2));
-  let out: Info;
-  const sameBatch = batchA === batchB && A.shape.length === Bm.shape.length && A.shape.slice(0, -2).every((d, i) => d === Bm.shape[i]);
-  if (batchA > 1 && sameBatch && M * K * N >= LOOP_MIN_MACS) {
-    // Loop of 2-D products; slices and results are copied through the heap (views re-read after
-    // every allocation: the wasm memory may grow and detach them).
-    out = backend.makeOutput([...A.shape.slice(0, -2), M, N], 'float32');
-    for (let i = 0; i < batchA; i++) {
-      const ai = backend.makeOutput([M, K], 'float32');
-      const bi = backend.makeOutput([K, N], 'float32');
-      backend.typedArrayFromHeap(ai).set(backend.typedArrayFromHeap(A).subarray(i * M * K, (i + 1) * M * K));
-      backend.typedArrayFromHeap(bi).set(backend.typedArrayFromHeap(Bm).subarray(i * K * N, (i + 1) * K * N));
-      const ci = originalBatchMatMul!({ inputs: { a: ai, b: bi }, backend, attrs: { transposeA: false, transposeB: false } });
-      backend.typedArrayFromHeap(out).set(backend.typedArrayFromHeap(ci), i * M * N);
-      backend.disposeData(ai.dataId);
-      backend.disposeData(bi.dataId);
-      backend.disposeData(ci.dataId);
-    }
-  } else {
-    out = originalBatchMatMul!({ inputs: { a: A, b: Bm }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } });
+  const batchA = size(a.shape.slice(0, -2));
+  const batchB = size(b.shape.slice(0, -2));
+  if (batchA === 1 && batchB === 1) {
+    const temps: Info[] = [];
+    const A = ta ? swapLast(a) : a;
+    const Bm = tb ? swapLast(b) : b;
+    if (ta) temps.push(A);
+    if (tb) temps.push(Bm);
+    const out = originalBatchMatMul!({ inputs: { a: A, b: Bm }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } });
+    for (const t of temps) backend.disposeData(t.dataId);
+    return out;
   }
-  for (const t of temps) backend.disposeData(t.dataId);
+  // Batched: our kernel (wasm/train-kernels.ts), when one side's batch is the other's or 1.
+  const batchShape = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const batch = size(batchShape);
+  if (batch !== Math.max(batchA, batchB) || (batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) return originalBatchMatMul!(args);
+  const K = ta ? a.shape[ra - 2]! : a.shape[ra - 1]!;
+  const Bm = tb ? swapLast(b) : b; // [.., K, N]
+  const out = backend.makeOutput([...batchShape, m0, n0], 'float32');
+  trainKernels(backend).batchMatMul(addressOf(backend, a), addressOf(backend, Bm), addressOf(backend, out), batch, m0, K, n0, batchA > 1 ? m0 * K : 0, batchB > 1 ? K * n0 : 0, ta ? 1 : 0);
+  if (tb) backend.disposeData(Bm.dataId);
   return out;
 };
 
@@ -263,43 +258,17 @@ export const POOL2D_GRAD = 'SerPool2DGrad';
  * Gradient of non-overlapping 'valid' pooling (stride = size) [B, H, W, C] -> [B, OH, OW, C], in
  * one pass over x: max routes dy to every element equal to its window's max (ties to all), avg
  * spreads dy / (ph * pw); rows and columns past OH*ph, OW*pw get 0. Same values as the
- * composition in Pool2D (nearest-neighbour upsampling, equal, cast, mul, pad: 5-7 passes).
+ * composition in Pool2D (nearest-neighbour upsampling, equal, cast, mul, pad: 5-7 passes), in the
+ * wasm module (train-kernels.ts poolGrad).
  */
 const pool2DGrad: KFunc = ({ inputs, backend, attrs = {} }) => {
   const { x, y, dy } = inputs as { x: Info; y: Info; dy: Info };
   const [ph, pw] = attrs['poolSize'] as [number, number];
-  const max = attrs['kind'] === 'max';
   const [B, H, W, C] = x.shape as [number, number, number, number];
   const [, OH, OW] = dy.shape as [number, number, number, number];
   const dx = backend.makeOutput(x.shape, 'float32');
-  const xs = backend.typedArrayFromHeap(x);
-  const ys = backend.typedArrayFromHeap(y);
-  const ds = backend.typedArrayFromHeap(dy);
-  const out = backend.typedArrayFromHeap(dx);
-  const scale = Math.fround(1 / (ph * pw));
-  const rowLen = W * C;
-  const used = OW * pw * C; // x columns covered by windows; the rest of a row gets 0
-  for (let b = 0; b < B; b++) {
-    for (let h = OH * ph; h < H; h++) out.fill(0, (b * H + h) * rowLen, (b * H + h + 1) * rowLen);
-    for (let oh = 0; oh < OH; oh++) {
-      const y0 = (b * OH + oh) * OW * C;
-      for (let i = 0; i < ph; i++) {
-        const r0 = (b * H + oh * ph + i) * rowLen;
-        let xi = r0;
-        for (let ow = 0; ow < OW; ow++) {
-          const yi = y0 + ow * C;
-          for (let j = 0; j < pw; j++) {
-            if (max) {
-              for (let c = 0; c < C; c++, xi++) out[xi] = ds[yi + c]! * +(xs[xi] === ys[yi + c]); // dy * (x == max), as the composition: no branch to mispredict
-            } else {
-              for (let c = 0; c < C; c++, xi++) out[xi] = ds[yi + c]! * scale;
-            }
-          }
-        }
-        if (used < rowLen) out.fill(0, r0 + used, r0 + rowLen);
-      }
-    }
-  }
+  const at = (t: Info) => addressOf(backend, t);
+  trainKernels(backend).poolGrad(at(x), at(y), at(dy), at(dx), B, H, W, C, OH, OW, ph, pw, attrs['kind'] === 'max' ? 1 : 0, Math.fround(1 / (ph * pw)));
   return dx;
 };
 

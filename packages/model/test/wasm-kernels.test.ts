@@ -249,4 +249,39 @@ describe('wasm/train-kernels.ts', () => {
     );
     expect(() => tf.engine().runKernel(CHANNEL_SUM, { x: tf.zeros([10, 4]) }, { rows: 4 } as unknown as tf.NamedAttrMap)).toThrow(/rows 4 must be >= 1 and divide 10/);
   });
+  it('batched products sum each output\'s products in order from 0, in f32 (as XNNPACK and tfjs\'s own kernels)', async () => {
+    await selectBackend('wasm');
+    const cases: { a: number[]; b: number[]; ta: boolean; tb: boolean }[] = [
+      { a: [16, 4, 47, 8], b: [16, 4, 47, 8], ta: false, tb: true }, // attention Q K^T
+      { a: [16, 4, 47, 47], b: [16, 4, 47, 8], ta: false, tb: false }, // attention weights x V
+      { a: [16, 4, 47, 47], b: [16, 4, 47, 8], ta: true, tb: false }, // a gradient
+      { a: [3, 9, 5], b: [5, 7], ta: false, tb: false }, // broadcast B
+      { a: [6, 5], b: [4, 6, 3], ta: true, tb: false }, // broadcast A, transposed
+      { a: [5, 1, 33], b: [5, 13, 33], ta: false, tb: true }, // cross-attention's [B, 1, T]
+    ];
+    cases.forEach((c, i) =>
+      tf.tidy(() => {
+        const a = tf.randomNormal(c.a, 0, 1, 'float32', 800 + i);
+        const b = tf.randomNormal(c.b, 0, 1, 'float32', 900 + i);
+        const got = tf.matMul(a, b, c.ta, c.tb);
+        const [M, K] = c.ta ? [c.a.at(-1)!, c.a.at(-2)!] : [c.a.at(-2)!, c.a.at(-1)!];
+        const N = c.tb ? c.b.at(-2)! : c.b.at(-1)!;
+        const batchA = c.a.slice(0, -2).reduce((p, d) => p * d, 1);
+        const batchB = c.b.slice(0, -2).reduce((p, d) => p * d, 1);
+        const A = a.dataSync();
+        const B = b.dataSync();
+        const want = new Float32Array(got.size);
+        for (let t = 0; t < Math.max(batchA, batchB); t++) {
+          const ao = batchA > 1 ? t * M * K : 0;
+          const bo = batchB > 1 ? t * K * N : 0;
+          for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) {
+            let acc = 0;
+            for (let k = 0; k < K; k++) acc = Math.fround(acc + Math.fround(A[ao + (c.ta ? k * M + m : m * K + k)]! * B[bo + (c.tb ? n * K + k : k * N + n)]!));
+            want[(t * M + m) * N + n] = acc;
+          }
+        }
+        expect(bytes(got).equals(Buffer.from(want.buffer)), `case ${i}`).toBe(true);
+      }),
+    );
+  });
 });

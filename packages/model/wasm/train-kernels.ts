@@ -4,8 +4,8 @@
 //
 // Every sum here adds its terms one at a time in a fixed order, f32 multiply then f32 add (wasm has
 // no fused or reassociated float arithmetic), so results are reproducible bit for bit; the orders
-// are those of the XNNPACK-based compositions these kernels replaced, so trained weights did not
-// change.
+// are those of the XNNPACK-based compositions and stock kernels these replaced, so trained weights
+// did not change.
 //
 // filterGrad: the filter gradient of a 2-D convolution,
 //   dW[r, n] = sum over output positions p of x[p + tap(r)] * dy[p, n],
@@ -154,5 +154,114 @@ export function channelSum(X: usize, N: i32, C: i32, R: i32, O: usize): void {
       acc += part;
     }
     store<f32>(O + (<usize>n << 2), acc);
+  }
+}
+
+/**
+ * Batched matrix product O[t] = A[t] B[t], f32: A[t] is [M, K] (or [K, M] when transA), B[t] is
+ * [K, N] (B^T given as [N, K] must be transposed by the host); batch strides in elements (0: the
+ * same matrix for every t). Each output sums its K products in order from 0, as XNNPACK's and
+ * tfjs's own kernels do. Tiles of 4 rows x 8 columns.
+ */
+export function batchMatMul(A: usize, B: usize, O: usize, batch: i32, M: i32, K: i32, N: i32, aStride: i32, bStride: i32, transA: bool): void {
+  // Element (m, k) of A[t] is at m * am + k * ak.
+  const am: usize = transA ? 4 : (<usize>K << 2);
+  const ak: usize = transA ? (<usize>M << 2) : 4;
+  const bk: usize = <usize>N << 2; // row k of B[t]
+  for (let t = 0; t < batch; t++) {
+    const a = A + ((<usize>t * <usize>aStride) << 2);
+    const b = B + ((<usize>t * <usize>bStride) << 2);
+    const o = O + ((<usize>t * <usize>M * <usize>N) << 2);
+    let m = 0;
+    for (; m + 4 <= M; m += 4) {
+      let n = 0;
+      for (; n + 8 <= N; n += 8) {
+        let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+        let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+        let pa = a + <usize>m * am;
+        let pb = b + (<usize>n << 2);
+        for (let k = 0; k < K; k++, pa += ak, pb += bk) {
+          const v0 = v128.load(pb), v1 = v128.load(pb, 16);
+          const s0 = f32x4.splat(load<f32>(pa));
+          const s1 = f32x4.splat(load<f32>(pa + am));
+          const s2 = f32x4.splat(load<f32>(pa + 2 * am));
+          const s3 = f32x4.splat(load<f32>(pa + 3 * am));
+          c00 = f32x4.add(c00, f32x4.mul(s0, v0)); c01 = f32x4.add(c01, f32x4.mul(s0, v1));
+          c10 = f32x4.add(c10, f32x4.mul(s1, v0)); c11 = f32x4.add(c11, f32x4.mul(s1, v1));
+          c20 = f32x4.add(c20, f32x4.mul(s2, v0)); c21 = f32x4.add(c21, f32x4.mul(s2, v1));
+          c30 = f32x4.add(c30, f32x4.mul(s3, v0)); c31 = f32x4.add(c31, f32x4.mul(s3, v1));
+        }
+        const q = o + ((<usize>m * <usize>N + <usize>n) << 2);
+        const row = <usize>N << 2;
+        v128.store(q, c00); v128.store(q, c01, 16);
+        v128.store(q + row, c10); v128.store(q + row, c11, 16);
+        v128.store(q + 2 * row, c20); v128.store(q + 2 * row, c21, 16);
+        v128.store(q + 3 * row, c30); v128.store(q + 3 * row, c31, 16);
+      }
+      for (let r = m; r < m + 4; r++) matMulRowRest(a, b, o, r, n, K, N, am, ak, bk);
+    }
+    for (; m < M; m++) matMulRowRest(a, b, o, m, 0, K, N, am, ak, bk);
+  }
+}
+
+/** Columns n0..N-1 of output row m: 4 at a time, then one at a time. */
+function matMulRowRest(a: usize, b: usize, o: usize, m: i32, n0: i32, K: i32, N: i32, am: usize, ak: usize, bk: usize): void {
+  let n = n0;
+  for (; n + 4 <= N; n += 4) {
+    let c = f32x4.splat(0);
+    let pa = a + <usize>m * am;
+    let pb = b + (<usize>n << 2);
+    for (let k = 0; k < K; k++, pa += ak, pb += bk) c = f32x4.add(c, f32x4.mul(f32x4.splat(load<f32>(pa)), v128.load(pb)));
+    v128.store(o + ((<usize>m * <usize>N + <usize>n) << 2), c);
+  }
+  for (; n < N; n++) {
+    let c: f32 = 0;
+    let pa = a + <usize>m * am;
+    let pb = b + (<usize>n << 2);
+    for (let k = 0; k < K; k++, pa += ak, pb += bk) c += load<f32>(pa) * load<f32>(pb);
+    store<f32>(o + ((<usize>m * <usize>N + <usize>n) << 2), c);
+  }
+}
+
+/**
+ * Gradient of non-overlapping 'valid' pooling (window ph x pw, stride = window) of x f32[B, H, W, C]
+ * at X, pooled y f32[B, OH, OW, C] at Y, dy at DY, into dx f32[B, H, W, C] at DX: max routes dy to
+ * every element equal to its window's max (dy * (x == max): ties get dy each), avg gives
+ * dy * scale; rows and columns past the last window get 0.
+ */
+export function poolGrad(X: usize, Y: usize, DY: usize, DX: usize, B: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32,
+  ph: i32, pw: i32, isMax: bool, scale: f32): void {
+  const rowBytes = (<usize>W * <usize>C) << 2;
+  const usedBytes = (<usize>OW * <usize>pw * <usize>C) << 2;
+  const one = f32x4.splat(1), zero = f32x4.splat(0), vs = f32x4.splat(scale);
+  for (let b = 0; b < B; b++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let i = 0; i < ph; i++) {
+        const r = (<usize>b * <usize>H + <usize>(oh * ph + i)) * rowBytes;
+        let px = X + r, pd = DX + r;
+        for (let ow = 0; ow < OW; ow++) {
+          const yo = ((<usize>(b * OH + oh) * <usize>OW + <usize>ow) * <usize>C) << 2;
+          for (let j = 0; j < pw; j++) {
+            let c = 0;
+            for (; c + 4 <= C; c += 4, px += 16, pd += 16) {
+              const g = v128.load(DY + yo + (<usize>c << 2));
+              if (isMax) {
+                const hit = f32x4.eq(v128.load(px), v128.load(Y + yo + (<usize>c << 2)));
+                v128.store(pd, f32x4.mul(g, v128.bitselect(one, zero, hit)));
+              } else {
+                v128.store(pd, f32x4.mul(g, vs));
+              }
+            }
+            for (; c < C; c++, px += 4, pd += 4) {
+              const g = load<f32>(DY + yo + (<usize>c << 2));
+              store<f32>(pd, isMax ? g * (load<f32>(px) == load<f32>(Y + yo + (<usize>c << 2)) ? <f32>1 : <f32>0) : g * scale);
+            }
+          }
+        }
+        memory.fill(DX + r + usedBytes, 0, rowBytes - usedBytes);
+      }
+    }
+    const tail = (<usize>b * <usize>H + <usize>(OH * ph)) * rowBytes;
+    memory.fill(DX + tail, 0, <usize>(H - OH * ph) * rowBytes);
   }
 }
