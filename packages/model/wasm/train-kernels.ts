@@ -26,10 +26,10 @@ function tile4x8(xs: usize, ds: usize, n2: i32, n3: i32, x2: usize, x3: usize, d
     let pd = ds + <usize>v * d2;
     for (let w = 0; w < n3; w++, px += x3, pd += d3) {
       const v0 = v128.load(pd), v1 = v128.load(pd, 16);
-      const s0 = f32x4.splat(load<f32>(px + o0));
-      const s1 = f32x4.splat(load<f32>(px + o1));
-      const s2 = f32x4.splat(load<f32>(px + o2));
-      const s3 = f32x4.splat(load<f32>(px + o3));
+      const s0 = v128.load32_splat(px + o0);
+      const s1 = v128.load32_splat(px + o1);
+      const s2 = v128.load32_splat(px + o2);
+      const s3 = v128.load32_splat(px + o3);
       a00 = f32x4.add(a00, f32x4.mul(s0, v0)); a01 = f32x4.add(a01, f32x4.mul(s0, v1));
       a10 = f32x4.add(a10, f32x4.mul(s1, v0)); a11 = f32x4.add(a11, f32x4.mul(s1, v1));
       a20 = f32x4.add(a20, f32x4.mul(s2, v0)); a21 = f32x4.add(a21, f32x4.mul(s2, v1));
@@ -49,7 +49,7 @@ function tile1x4(xs: usize, ds: usize, n2: i32, n3: i32, x2: usize, x3: usize, d
   for (let v = 0; v < n2; v++) {
     let px = xs + <usize>v * x2;
     let pd = ds + <usize>v * d2;
-    for (let w = 0; w < n3; w++, px += x3, pd += d3) a = f32x4.add(a, f32x4.mul(f32x4.splat(load<f32>(px + o0)), v128.load(pd)));
+    for (let w = 0; w < n3; w++, px += x3, pd += d3) a = f32x4.add(a, f32x4.mul(v128.load32_splat(px + o0), v128.load(pd)));
   }
   v128.store(out, a);
 }
@@ -182,10 +182,10 @@ export function batchMatMul(A: usize, B: usize, O: usize, batch: i32, M: i32, K:
         let pb = b + (<usize>n << 2);
         for (let k = 0; k < K; k++, pa += ak, pb += bk) {
           const v0 = v128.load(pb), v1 = v128.load(pb, 16);
-          const s0 = f32x4.splat(load<f32>(pa));
-          const s1 = f32x4.splat(load<f32>(pa + am));
-          const s2 = f32x4.splat(load<f32>(pa + 2 * am));
-          const s3 = f32x4.splat(load<f32>(pa + 3 * am));
+          const s0 = v128.load32_splat(pa);
+          const s1 = v128.load32_splat(pa + am);
+          const s2 = v128.load32_splat(pa + 2 * am);
+          const s3 = v128.load32_splat(pa + 3 * am);
           c00 = f32x4.add(c00, f32x4.mul(s0, v0)); c01 = f32x4.add(c01, f32x4.mul(s0, v1));
           c10 = f32x4.add(c10, f32x4.mul(s1, v0)); c11 = f32x4.add(c11, f32x4.mul(s1, v1));
           c20 = f32x4.add(c20, f32x4.mul(s2, v0)); c21 = f32x4.add(c21, f32x4.mul(s2, v1));
@@ -211,7 +211,7 @@ function matMulRowRest(a: usize, b: usize, o: usize, m: i32, n0: i32, K: i32, N:
     let c = f32x4.splat(0);
     let pa = a + <usize>m * am;
     let pb = b + (<usize>n << 2);
-    for (let k = 0; k < K; k++, pa += ak, pb += bk) c = f32x4.add(c, f32x4.mul(f32x4.splat(load<f32>(pa)), v128.load(pb)));
+    for (let k = 0; k < K; k++, pa += ak, pb += bk) c = f32x4.add(c, f32x4.mul(v128.load32_splat(pa), v128.load(pb)));
     v128.store(o + ((<usize>m * <usize>N + <usize>n) << 2), c);
   }
   for (; n < N; n++) {
