@@ -62,8 +62,9 @@ function convInfo(xShape: number[], filterShape: number[], attrs: Record<string,
 }
 
 interface TrainKernels {
-  filterGrad(X: number, D: number, O: number, RO: number, R: number, B: number, Hp: number, Wp: number, ci: number,
-    OH: number, OW: number, co: number, sh: number, sw: number, bInner: number): void;
+  filterGrad(X: number, D: number, O: number, RO: number, R: number, co: number, chunks: number, xChunk: number, dChunk: number,
+    n2: number, n3: number, x2: number, x3: number, d2: number, d3: number): void;
+  padCopy(S: number, P: number, B: number, H: number, W: number, ci: number, Hp: number, Wp: number, top: number, left: number, imagesInner: number): void;
   channelSum(X: number, N: number, C: number, R: number, O: number): void;
   batchMatMul(A: number, B: number, O: number, batch: number, M: number, K: number, N: number, aStride: number, bStride: number, transA: number): void;
   poolGrad(X: number, Y: number, DY: number, DX: number, B: number, H: number, W: number, C: number, OH: number, OW: number,
@@ -119,26 +120,27 @@ const conv2DBackpropFilter: KFunc = ({ inputs, backend, attrs = {} }) => {
   const Hp = (OH - 1) * sh + (kh - 1) * dh + 1;
   const Wp = (OW - 1) * sw + (kw - 1) * dw + 1;
   const R = kh * kw * ci;
+  // Position by position (images innermost): x padded as [Hp, Wp, B, ci], so that a position's
+  // images are neighbours; image by image: as [B, Hp, Wp, ci].
+  const imagesInner = R > IMAGE_MAJOR_MAX_ROWS;
   const k = trainKernels(backend);
-  const padded = backend.makeOutput([B, Hp, Wp, ci], 'float32');
+  const padded = backend.makeOutput(imagesInner ? [Hp, Wp, B, ci] : [B, Hp, Wp, ci], 'float32');
   const offsets = backend.makeOutput([R], 'int32');
   const dW = backend.makeOutput([kh, kw, ci, co], 'float32');
-  // Views after the last allocation (an allocation may grow the memory and detach older ones).
-  const xs = backend.typedArrayFromHeap(x);
-  const xp = backend.typedArrayFromHeap(padded);
-  xp.fill(0);
-  const w0 = Math.max(0, -left); // first x column inside the padded extent
-  const w1 = Math.min(W, Wp - left); // one past the last
-  for (let b = 0; b < B; b++) {
-    for (let h = Math.max(0, -top); h < Math.min(H, Hp - top); h++) {
-      const src = (b * H + h) * W * ci;
-      if (w1 > w0) xp.set(xs.subarray(src + w0 * ci, src + w1 * ci), ((b * Hp + h + top) * Wp + w0 + left) * ci);
-    }
-  }
-  const rows = new Int32Array(xp.buffer, addressOf(backend, offsets), R);
-  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let c = 0; c < ci; c++) rows[(i * kw + j) * ci + c] = (i * dh * Wp + j * dw) * ci + c;
+  k.padCopy(addressOf(backend, x), addressOf(backend, padded), B, H, W, ci, Hp, Wp, top, left, imagesInner ? 1 : 0);
+  const pix = imagesInner ? B * ci : ci; // elements between horizontally neighbouring pixels of x
+  // A view after the last allocation (an allocation may grow the memory and detach older ones).
+  const rows = backend.typedArrayFromHeap(offsets) as unknown as Int32Array;
+  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let c = 0; c < ci; c++) rows[(i * kw + j) * ci + c] = (i * dh * Wp + j * dw) * pix + c;
   backend.typedArrayFromHeap(dW).fill(0);
-  k.filterGrad(addressOf(backend, padded), addressOf(backend, dy), addressOf(backend, dW), addressOf(backend, offsets), R, B, Hp, Wp, ci, OH, OW, co, sh, sw, R > IMAGE_MAJOR_MAX_ROWS ? 1 : 0);
+  const f = 4; // bytes per float
+  const walk = imagesInner
+    ? // chunk: output row oh; then its columns ow, then the images b
+      [OH, sh * Wp * pix * f, OW * co * f, OW, B, sw * pix * f, ci * f, co * f, OH * OW * co * f]
+    : // chunk: image b; then its rows oh, then columns ow
+      [B, Hp * Wp * ci * f, OH * OW * co * f, OH, OW, sh * Wp * ci * f, sw * ci * f, OW * co * f, co * f];
+  const [chunks, xChunk, dChunk, n2, n3, x2, x3, d2, d3] = walk as [number, number, number, number, number, number, number, number, number];
+  k.filterGrad(addressOf(backend, padded), addressOf(backend, dy), addressOf(backend, dW), addressOf(backend, offsets), R, co, chunks, xChunk, dChunk, n2, n3, x2, x3, d2, d3);
   backend.disposeData(padded.dataId);
   backend.disposeData(offsets.dataId);
   return dW;

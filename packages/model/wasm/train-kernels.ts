@@ -10,10 +10,10 @@
 // filterGrad: the filter gradient of a 2-D convolution,
 //   dW[r, n] = sum over output positions p of x[p + tap(r)] * dy[p, n],
 // r = (i, j, c) a row of the [kh, kw, ci] filter, n an output channel, x zero-padded by the host so
-// that every tap is in bounds. Tiles of 4 rows x 8 channels stay in registers while a chunk of
-// positions (one output row: in cache) streams past them. A tile walks its chunk as two nested
-// loops (n2 x n3) with byte strides in x (x2, x3) and in dy (d2, d3), from xs and ds; `o*` are a
-// row's tap offsets from a position in x, in bytes.
+// that every tap is in bounds; the host lays x out and picks the order of the positions. Tiles of 4
+// rows x 8 channels stay in registers while a chunk of positions (in cache) streams past them. A
+// tile walks its chunk as two nested loops (n2 x n3) with byte strides in x (x2, x3) and in dy (d2,
+// d3), from xs and ds; `o*` are a row's tap offsets from a position in x, in bytes.
 
 function tile4x8(xs: usize, ds: usize, n2: i32, n3: i32, x2: usize, x3: usize, d2: usize, d3: usize,
   o0: usize, o1: usize, o2: usize, o3: usize, out: usize, rowBytes: usize): void {
@@ -67,33 +67,18 @@ function tile1x1(xs: usize, ds: usize, n2: i32, n3: i32, x2: usize, x3: usize, d
 }
 
 /**
- * Adds the filter gradient into f32[R, co] at O (zeroed by the caller).
- * X: x zero-padded, f32[B, Hp, Wp, ci]; D: dy, f32[B, OH, OW, co]; RO: i32[R], row r's tap offset
- * from a position in x, in elements; (sh, sw): the convolution's stride. Position order: (oh, ow, b)
- * when bInner, else (b, oh, ow); chunks of one output row of positions.
+ * Adds the filter gradient into f32[R, co] at O (zeroed by the caller), x (zero-padded) at X and
+ * dy at D in the host's layout: the output positions are `chunks` chunks (X + k xChunk, D + k
+ * dChunk), each n2 x n3 positions (strides x2, x3 in x and d2, d3 in dy, in bytes; dy's channels
+ * contiguous), walked in that order. RO: i32[R], row r's tap offset from a position in x, in
+ * elements. A chunk should fit in cache: every tile streams it.
  */
-export function filterGrad(X: usize, D: usize, O: usize, RO: usize, R: i32, B: i32, Hp: i32, Wp: i32, ci: i32,
-  OH: i32, OW: i32, co: i32, sh: i32, sw: i32, bInner: bool): void {
-  const xB = (<usize>Hp * <usize>Wp * <usize>ci) << 2; // bytes per image
-  const dB = (<usize>OH * <usize>OW * <usize>co) << 2;
-  const xRow = (<usize>sh * <usize>Wp * <usize>ci) << 2; // bytes per output row
-  const dRow = (<usize>OW * <usize>co) << 2;
-  const xCol = (<usize>sw * <usize>ci) << 2; // bytes per output column
-  const dCol = <usize>co << 2;
+export function filterGrad(X: usize, D: usize, O: usize, RO: usize, R: i32, co: i32, chunks: i32, xChunk: usize, dChunk: usize,
+  n2: i32, n3: i32, x2: usize, x3: usize, d2: usize, d3: usize): void {
   const rowBytes = <usize>co << 2;
-  const chunks = bInner ? OH : B * OH;
   for (let k = 0; k < chunks; k++) {
-    // bInner: output row k, its columns, then the images; else image k / OH, row k % OH, columns.
-    const b = bInner ? 0 : k / OH;
-    const oh = bInner ? k : k % OH;
-    const xs = X + <usize>b * xB + <usize>oh * xRow;
-    const ds = D + <usize>b * dB + <usize>oh * dRow;
-    const n2 = bInner ? OW : 1;
-    const n3 = bInner ? B : OW;
-    const x2 = bInner ? xCol : 0;
-    const x3 = bInner ? xB : xCol;
-    const d2 = bInner ? dCol : 0;
-    const d3 = bInner ? dB : dCol;
+    const xs = X + <usize>k * xChunk;
+    const ds = D + <usize>k * dChunk;
     let r = 0;
     for (; r + 4 <= R; r += 4) {
       const o0 = <usize>load<i32>(RO + (<usize>r << 2)) << 2;
@@ -263,5 +248,36 @@ export function poolGrad(X: usize, Y: usize, DY: usize, DX: usize, B: i32, H: i3
     }
     const tail = (<usize>b * <usize>H + <usize>(OH * ph)) * rowBytes;
     memory.fill(DX + tail, 0, <usize>(H - OH * ph) * rowBytes);
+  }
+}
+
+/**
+ * Copies x f32[B, H, W, ci] at S into a zeroed, padded f32 buffer at P: pixel (b, h, w) goes to
+ * padded row h + top, column w + left, laid out as [B, Hp, Wp, ci], or as [Hp, Wp, B, ci] when
+ * imagesInner. Pixels that fall outside [0, Hp) x [0, Wp) are left out.
+ */
+export function padCopy(S: usize, P: usize, B: i32, H: i32, W: i32, ci: i32, Hp: i32, Wp: i32, top: i32, left: i32, imagesInner: bool): void {
+  const pixB = <usize>ci << 2;
+  memory.fill(P, 0, <usize>B * <usize>Hp * <usize>Wp * pixB);
+  const w0 = max(0, -left);
+  const w1 = min(W, Wp - left);
+  if (w1 <= w0) return;
+  for (let b = 0; b < B; b++) {
+    for (let h = max(0, -top); h < min(H, Hp - top); h++) {
+      const src = S + (<usize>(b * H + h) * <usize>W + <usize>w0) * pixB;
+      if (!imagesInner) {
+        memory.copy(P + (<usize>(b * Hp + h + top) * <usize>Wp + <usize>(w0 + left)) * pixB, src, <usize>(w1 - w0) * pixB);
+        continue;
+      }
+      let dst = P + ((<usize>(h + top) * <usize>Wp + <usize>(w0 + left)) * <usize>B + <usize>b) * pixB;
+      const step = <usize>B * pixB;
+      if (ci % 4 == 0) {
+        for (let w = w0, s = src; w < w1; w++, s += pixB, dst += step) {
+          for (let c: usize = 0; c < pixB; c += 16) v128.store(dst + c, v128.load(s + c));
+        }
+      } else {
+        for (let w = w0, s = src; w < w1; w++, s += pixB, dst += step) memory.copy(dst, s, pixB);
+      }
+    }
   }
 }
