@@ -5,7 +5,7 @@ import { parentPort } from 'node:worker_threads';
 import { batchGrads, BatchNorm, selectBackend, setDropoutStep, tf, type BackendName } from '@ser/model';
 import type { LayersModel, Tensor, Variable } from '@tensorflow/tfjs';
 import { sliceTargets, trainingLoss } from './core.ts';
-import type { FromWorker, ToWorker, WeightSlot } from './workers.ts';
+import { tensorFromShared, type FromWorker, type ToWorker, type WeightSlot } from './workers.ts';
 
 const port = parentPort;
 if (!port) throw new Error('gradient-worker.ts runs only as a worker thread (see workers.ts)');
@@ -15,6 +15,9 @@ let params: Variable[];
 let slots: WeightSlot[];
 let shared: Float32Array;
 let shape: number[];
+let rowSize: number;
+/** Views of the pass buffers (PassBuffers) the main thread sent last. */
+let io: { x: Float32Array; grads: Float32Array; xStride: number; gradStride: number } | undefined;
 let loss: ReturnType<typeof trainingLoss>;
 let fault: { pass: number; kind: 'throw' | 'exit' } | undefined;
 /** Statistics of each BatchNorm call of the current pass: per layer, in call order. */
@@ -29,6 +32,7 @@ async function init(m: Extract<ToWorker, { type: 'init' }>): Promise<void> {
   slots = m.slots;
   shared = new Float32Array(m.weights);
   shape = m.inputShape;
+  rowSize = shape.reduce((a, b) => a * b, 1);
   loss = trainingLoss(m.labelSmoothing);
   fault = m.fault;
   const ws = model.weights;
@@ -53,36 +57,40 @@ function sync(idx: number[]): void {
   tf.tidy(() => {
     for (const i of idx) {
       const s = slots[i]!;
-      ws[i]!.write(tf.tensor(shared.slice(s.offset, s.offset + s.size), s.shape, 'float32'));
+      ws[i]!.write(tensorFromShared(shared.subarray(s.offset, s.offset + s.size), s.shape));
     }
   });
 }
 
 async function pass(m: Extract<ToWorker, { type: 'pass' }>): Promise<void> {
   sync(m.sync);
+  if (m.io) io = { xStride: m.io.xStride, gradStride: m.io.gradStride, x: new Float32Array(m.io.x), grads: new Float32Array(m.io.grads) };
+  if (!io) throw new Error('a pass arrived before the pass buffers');
   if (fault && fault.pass === m.step) {
     if (fault.kind === 'exit') process.exit(3);
     throw new Error(`injected fault at pass ${m.step}`);
   }
   for (const c of bnCalls) c.length = 0;
   setDropoutStep(model, m.step);
-  const x = tf.tensor(m.x, [m.rows, ...shape]);
+  const at = m.k * io.xStride;
+  const x = tensorFromShared(io.x.subarray(at, at + m.rows * rowSize), [m.rows, ...shape]);
   try {
     // One pass = batchGrads without micro-batches: the same ops the in-process pass runs.
     const { value, grads, probs } = await batchGrads(model, x, (p, from, to) => loss(p, sliceTargets(m.targets, from, to)), params);
     const lossValue = value.dataSync()[0]!;
     value.dispose();
-    const g = params.map((p) => {
+    let o = m.k * io.gradStride;
+    for (const p of params) {
       const t = grads[p.name]!;
-      const a = (t.dataSync() as Float32Array).slice();
+      io.grads.set(t.dataSync() as Float32Array, o);
+      o += t.size;
       t.dispose();
-      return a;
-    });
+    }
     const bn = bnCalls.map((calls) => calls.splice(0));
     const pr = probs.slice(); // own buffer, transferred
-    const transfer = [pr.buffer as ArrayBuffer, ...g.map((a) => a.buffer as ArrayBuffer)];
+    const transfer = [pr.buffer as ArrayBuffer];
     for (const calls of bn) for (const c of calls) transfer.push(c.mean.buffer as ArrayBuffer, c.variance.buffer as ArrayBuffer);
-    send({ type: 'result', k: m.k, loss: lossValue, probs: pr, grads: g, bn }, transfer);
+    send({ type: 'result', k: m.k, loss: lossValue, probs: pr, bn }, transfer);
   } finally {
     x.dispose();
   }

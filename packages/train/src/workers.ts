@@ -24,6 +24,29 @@ export interface WorkerFault {
   kind: 'throw' | 'exit';
 }
 
+/**
+ * Where passes exchange their rows and gradients: shared memory that main and workers reuse for
+ * every batch, so that a pass allocates no buffers on either side (fresh buffers per pass made
+ * V8 run several extra full garbage collections per second, in the main isolate too).
+ */
+export interface PassBuffers {
+  /** Pass k's input rows: floats [k * xStride, k * xStride + rows * rowSize). */
+  x: SharedArrayBuffer;
+  /** Pass k's gradients: floats [k * gradStride, (k + 1) * gradStride), trainable weights in order. */
+  grads: SharedArrayBuffer;
+  xStride: number;
+  gradStride: number;
+}
+
+/**
+ * A tensor holding a copy of `view`, which lies in shared memory that is rewritten later: the
+ * wasm backend copies into its heap when the tensor is made; others (cpu) keep the caller's
+ * array, so they get a private copy first.
+ */
+export function tensorFromShared(view: Float32Array, shape: number[]): Tensor {
+  return tf.tensor(tf.getBackend() === 'wasm' ? view : view.slice(), shape, 'float32');
+}
+
 /** Messages main -> worker. */
 export type ToWorker =
   | {
@@ -40,10 +63,10 @@ export type ToWorker =
       type: 'pass';
       k: number; // pass index within the batch
       step: number; // dropout step of the pass (firstPass + k)
-      rows: number;
-      x: Float32Array;
+      rows: number; // its input: PassBuffers.x, slot k
       targets: Targets;
       sync: number[]; // weights to reload from the shared buffer first
+      io?: PassBuffers; // new (larger) pass buffers, sent with a worker's first pass after they change
     };
 
 /** Statistics of one BatchNorm training call: mean and biased variance [C] over n values. */
@@ -57,7 +80,7 @@ export interface BnCall {
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'error'; message: string; stack?: string }
-  | { type: 'result'; k: number; loss: number; probs: Float32Array; grads: Float32Array[]; bn: BnCall[][] };
+  | { type: 'result'; k: number; loss: number; probs: Float32Array; bn: BnCall[][] }; // gradients: PassBuffers.grads, slot k
 
 type PassResult = Extract<FromWorker, { type: 'result' }>;
 
@@ -122,8 +145,9 @@ const dataIdOf = (t: Tensor): object => (t as unknown as { dataId: object }).dat
  * current weights) on backend `cfg.backend`, and resolves once all are ready.
  *
  * compute(x, y, rows, firstPass): copies the weights that changed since the previous batch into a
- * shared buffer (after an optimizer step: the trainable ones), sends pass k to worker k mod
- * workers with dropout step firstPass + k, and then reproduces batchGrads on this thread in pass
+ * shared buffer (after an optimizer step: the trainable ones), writes pass k's rows into slot k
+ * of the pass buffers and sends pass k to worker k mod workers with dropout step firstPass + k;
+ * the worker writes its gradients into slot k. Then it reproduces batchGrads on this thread in pass
  * order: gradients sum = g_0 * w_0, sum = sum + g_k * w_k (w_k = rows_k / rows), the loss
  * likewise, and each BatchNorm's running statistics updated once per pass (BatchNorm.updateRunningStats).
  * A failing worker rejects compute with a WorkerGradientsError and terminates all workers.
@@ -146,9 +170,26 @@ export async function workerGradients(model: LayersModel, cfg: WorkerGradientsCo
   const shared = new Float32Array(new SharedArrayBuffer(floats * 4));
   const trainable = model.trainableWeights;
   const trainShapes = trainable.map((w) => w.shape as number[]);
+  const trainSizes = trainShapes.map((sh) => sh.reduce((a, b) => a * b, 1));
+  const gradStride = trainSizes.reduce((a, b) => a + b, 0);
+  const xStride = mb * shape.reduce((a, b) => a * b, 1);
   const bns = model.layers.filter((l): l is BatchNorm => l instanceof BatchNorm);
   const n = cfg.workers;
 
+  // Pass buffers for `capacity` passes, grown (never shrunk) when a batch has more passes.
+  let capacity = 0;
+  let io: PassBuffers | undefined;
+  let xView = new Float32Array(new SharedArrayBuffer(0));
+  let gradView = new Float32Array(new SharedArrayBuffer(0));
+  const ioPending: boolean[] = Array(n).fill(false);
+  const ensureCapacity = (passes: number): void => {
+    if (passes <= capacity) return;
+    capacity = passes;
+    io = { x: new SharedArrayBuffer(passes * xStride * 4), grads: new SharedArrayBuffer(passes * gradStride * 4), xStride, gradStride };
+    xView = new Float32Array(io.x);
+    gradView = new Float32Array(io.grads);
+    ioPending.fill(true);
+  };
   // Per worker: the weights it has not loaded since they last changed.
   const stale: Set<number>[] = Array.from({ length: n }, () => new Set(weights.map((_, i) => i)));
   const sent: (object | null)[] = weights.map(() => null);
@@ -228,7 +269,9 @@ export async function workerGradients(model: LayersModel, cfg: WorkerGradientsCo
     setRef(true);
     try {
       const rowSize = xs.length / rows;
+      if (rowSize * mb !== xStride) throw new Error(`workerGradients: rows of ${rowSize} floats, the model's input has ${xStride / mb}`);
       const P = passesPerBatch(rows, mb);
+      ensureCapacity(P);
       // Weights replaced since the last batch (the optimizer step assigns new tensors).
       weights.forEach((w, i) => {
         const v = w.read();
@@ -243,17 +286,19 @@ export async function workerGradients(model: LayersModel, cfg: WorkerGradientsCo
         const e = Math.min(rows, s + mb);
         const wi = k % n;
         const t = sliceTargets(targets, s, e);
+        xView.set(xs.subarray(s * rowSize, e * rowSize), k * xStride);
         const msg: ToWorker = {
           type: 'pass',
           k,
           step: firstPass + k,
           rows: e - s,
-          x: xs.slice(s * rowSize, e * rowSize),
           targets: { y: t.y.slice(), ...(t.y2 && t.lam ? { y2: t.y2.slice(), lam: t.lam.slice() } : {}) },
           sync: [...stale[wi]!],
+          ...(ioPending[wi] ? { io } : {}),
         };
         stale[wi]!.clear();
-        const own = [msg.x, msg.targets.y, msg.targets.y2, msg.targets.lam].flatMap((a) => (a ? [a.buffer as ArrayBuffer] : []));
+        ioPending[wi] = false;
+        const own = [msg.targets.y, msg.targets.y2, msg.targets.lam].flatMap((a) => (a ? [a.buffer as ArrayBuffer] : []));
         threads[wi]!.postMessage(msg, own);
       }
       const out = (await Promise.all(results)) as PassResult[];
@@ -275,7 +320,8 @@ export async function workerGradients(model: LayersModel, cfg: WorkerGradientsCo
       r.bn.forEach((calls, i) => {
         for (const c of calls) tf.tidy(() => bns[i]!.updateRunningStats(tf.tensor(c.mean), tf.tensor(c.variance), c.n));
       });
-      const g = r.grads.map((a, j) => tf.tensor(a, trainShapes[j], 'float32'));
+      let o = k * gradStride;
+      const g = trainShapes.map((sh, j) => tensorFromShared(gradView.subarray(o, (o += trainSizes[j]!)), sh));
       const value = tf.scalar(r.loss, 'float32');
       if (P === 1) {
         // batchGrads' single-pass branch: the pass's gradients and loss as they are.

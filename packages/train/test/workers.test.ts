@@ -4,9 +4,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildModel, selectBackend, setScaler } from '@ser/model';
+import { buildModel, selectBackend, setScaler, tf } from '@ser/model';
 import { mulberry32, readWeights, train, type Dataset, type TrainConfig } from '../src/core.ts';
-import { resolveWorkers, workerGradients, WorkerGradientsError } from '../src/workers.ts';
+import { resolveWorkers, tensorFromShared, workerGradients, WorkerGradientsError } from '../src/workers.ts';
 import { runTrainCli, TINY_MODEL, TINY_SHAPE, tinyParams, writeFixture } from './fixture.ts';
 
 await selectBackend('wasm');
@@ -78,6 +78,21 @@ describe('workerGradients', () => {
     await src.dispose();
     expect(src.alive()).toBe(0);
     await expect(src.compute(trainSet.x.slice(0, M * T), { y: trainSet.y.slice(0, 1) }, 1, 0)).rejects.toThrow(message);
+  });
+});
+
+describe('tensorFromShared', () => {
+  it.each(['wasm', 'cpu'])('on %s, the tensor keeps its values when the shared memory is rewritten', async (backend) => {
+    await tf.setBackend(backend);
+    try {
+      const view = new Float32Array(new SharedArrayBuffer(6 * 4)).fill(1.5);
+      const t = tensorFromShared(view.subarray(2, 6), [2, 2]);
+      view.fill(-7);
+      expect(Array.from(t.dataSync())).toEqual([1.5, 1.5, 1.5, 1.5]);
+      t.dispose();
+    } finally {
+      await tf.setBackend('wasm');
+    }
   });
 });
 
