@@ -3,7 +3,8 @@
 // threads (workerGradients), on random data, for the network of params.yaml + a profile overlay
 // (default ravdess-cpu: 64 x 188 input). Also the process CPU time (all threads) per case, and a
 // check that both runs end with byte-identical weights. Not a test: a measurement.
-//   npx tsx packages/train/bench/workers.ts [--profile ravdess-cpu] [--batch 32] [--micro 16] [--workers 2] [--batches 6] [--warmup 2] [--rounds 1]
+//   npx tsx packages/train/bench/workers.ts [--profile ravdess-cpu] [--batch 32] [--micro 16] [--workers 2] [--batches 20] [--warmup 10] [--rounds 1]
+// The warm-up is long because each worker is a fresh V8 isolate that optimises tfjs's JavaScript anew.
 import { buildModel, inputFrames, modelConfigFrom, selectBackend, setScaler, tf } from '@ser/model';
 import { getParam, loadStageParams, num, parseArgs } from '@ser/stage-kit';
 import type { LayersModel, Variable } from '@tensorflow/tfjs';
@@ -26,9 +27,9 @@ const args = parseArgs(process.argv.slice(2), {
   batch: { type: 'string', default: '32' },
   micro: { type: 'string', default: '16' },
   workers: { type: 'string', default: '2' },
-  batches: { type: 'string', default: '6' },
+  batches: { type: 'string', default: '20' },
   rounds: { type: 'string', default: '1' },
-  warmup: { type: 'string', default: '2' },
+  warmup: { type: 'string', default: '10' },
   json: { type: 'boolean', default: false },
 });
 const params = loadStageParams({ argv: ['--profile', String(args['profile'])] });

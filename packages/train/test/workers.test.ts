@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildModel, selectBackend, setScaler, tf } from '@ser/model';
-import { mulberry32, readWeights, train, type Dataset, type TrainConfig } from '../src/core.ts';
+import { localGradients, mulberry32, readWeights, train, type Dataset, type TrainConfig } from '../src/core.ts';
 import { resolveWorkers, tensorFromShared, workerGradients, WorkerGradientsError } from '../src/workers.ts';
 import { runTrainCli, TINY_MODEL, TINY_SHAPE, tinyParams, writeFixture } from './fixture.ts';
 
@@ -63,6 +63,25 @@ describe('workerGradients', () => {
     expect(bytes(b.state.buffers)).toEqual(bytes(a.state.buffers));
     // The run did train (not a vacuous comparison of untouched weights).
     expect(bytes(await readWeights(model))).not.toEqual(bytes(await readWeights(tinyModel())));
+  });
+
+  it('grows its shared pass buffers when a later batch has more passes, with the same gradients as in-process', async () => {
+    const local = localGradients(tinyModel(), { microBatch: 3 });
+    const src = await workerGradients(tinyModel(), { microBatch: 3, workers: 2, backend: 'wasm' });
+    try {
+      let first = 0;
+      for (const rows of [2, 8, 5]) {
+        const x = trainSet.x.slice(0, rows * M * T);
+        const t = { y: trainSet.y.slice(0, rows) };
+        const [a, b] = [await local.compute(x, t, rows, first), await src.compute(x, t, rows, first)];
+        first += Math.ceil(rows / 3);
+        expect(b.loss).toBe(a.loss);
+        expect(bytes(b.grads.map((g) => g.dataSync() as Float32Array))).toEqual(bytes(a.grads.map((g) => g.dataSync() as Float32Array)));
+        tf.dispose([...a.grads, ...b.grads]);
+      }
+    } finally {
+      await src.dispose();
+    }
   });
 
   it.each([
