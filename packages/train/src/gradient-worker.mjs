@@ -1,5 +1,5 @@
-// Entry of a gradient worker thread (workers.ts): registers tsx in this thread, as bin/*.mjs do
-// for the CLIs, then loads the TypeScript worker.
+// Entry of a gradient worker process (workers.ts): registers tsx, as bin/*.mjs do for the CLIs,
+// then loads the TypeScript worker.
 import { register } from 'tsx/esm/api';
 
 register();

@@ -27,7 +27,7 @@ export const CHECKPOINT_FILE = 'train-checkpoint.bin';
 
 export interface TrainParams extends TrainConfig {
   backend: string;
-  /** Gradient worker threads (workers.ts): 'auto' = os.availableParallelism(). Speed only: results depend on microBatch, not on this. */
+  /** Gradient worker processes (workers.ts): 'auto' = os.availableParallelism(). Speed only: results depend on microBatch, not on this. */
   workers: number | 'auto';
 }
 
@@ -281,7 +281,7 @@ export async function runTrain(a: TrainStageArgs): Promise<{ metrics: Record<str
         (state.early.bestEpoch >= 0 ? ` (patience ${state.early.wait}/${cfg.patience})` : ''),
     );
   };
-  // Data-parallel passes on worker threads (same bytes as in-process, see workers.ts).
+  // Data-parallel passes on worker processes (same bytes as in-process, see workers.ts).
   const par = resolveWorkers(cfg.workers, cfg.batchSize, cfg.microBatch, backend);
   if (par.note) log(par.note);
   let gradients: WorkerGradientSource | undefined;

@@ -1,15 +1,23 @@
-// Data-parallel gradients on worker threads (`train.workers`): a GradientSource that runs a
-// batch's micro-batch passes on replicas of the model in worker threads, each on its own
+// Data-parallel gradients on worker processes (`train.workers`): a GradientSource that runs a
+// batch's micro-batch passes on replicas of the model in child processes, each on its own
 // single-threaded backend, and combines them on the main thread with exactly the tf ops, in
 // exactly the order, that batchGrads and BatchNorm use in-process. Results therefore depend on
 // `micro_batch` only, never on the number of workers (byte-identical to localGradients).
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+//
+// Processes, not worker threads: two tfjs isolates in one process each trained 5-8% fewer
+// samples per second than in two processes, and slowed down further as they ran. Rows, weights
+// and gradients go through files in a private temporary folder (in memory where /dev/shm exists),
+// read and written in place: the IPC channel carries only small messages (copying megabytes
+// through it cost the main process more than the processes gained).
+import { fork, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BatchNorm, setDropoutStep, tf, type BackendName } from '@ser/model';
 import type { LayersModel, Scalar, Tensor } from '@tensorflow/tfjs';
 import { inputShapeOf, passesPerBatch, sliceTargets, type BatchGradients, type GradientSource, type Targets } from './core.ts';
 
-/** Where weight i of `model.weights` lives in the shared weight buffer (in floats). */
+/** Where weight i of `model.weights` lives in the weights file (in floats). */
 export interface WeightSlot {
   name: string; // originalName (stable across builds)
   shape: number[];
@@ -18,33 +26,60 @@ export interface WeightSlot {
   trainable: boolean;
 }
 
-/** A test hook: worker makes pass `pass` (global index) fail by throwing, or by exiting the thread. */
+/** A test hook: worker makes pass `pass` (global index) fail by throwing, or by exiting its process. */
 export interface WorkerFault {
   pass: number;
   kind: 'throw' | 'exit';
 }
 
 /**
- * Where passes exchange their rows and gradients: shared memory that main and workers reuse for
- * every batch, so that a pass allocates no buffers on either side (fresh buffers per pass made
- * V8 run several extra full garbage collections per second, in the main isolate too).
+ * The files passes exchange their data through, in one folder private to a workerGradients
+ * source (removed by dispose, or by the workers if the main process dies). float32, native order.
  */
-export interface PassBuffers {
-  /** Pass k's input rows: floats [k * xStride, k * xStride + rows * rowSize). */
-  x: SharedArrayBuffer;
-  /** Pass k's gradients: floats [k * gradStride, (k + 1) * gradStride), trainable weights in order. */
-  grads: SharedArrayBuffer;
+export interface PassFiles {
+  dir: string;
+  /** Every weight at its WeightSlot offset; the main process rewrites those that change. */
+  weights: string;
+  /** Pass k's input rows at floats [k * xStride, k * xStride + rows * rowSize). */
+  x: string;
+  /** Pass k's gradients at floats [k * gradStride, (k + 1) * gradStride), trainable weights in order. */
+  grads: string;
   xStride: number;
   gradStride: number;
 }
 
+/** Reads floats [at, at + into.length) of file `fd` into `into`; throws if the file is shorter. */
+export function readFloats(fd: number, into: Float32Array, at: number): void {
+  const bytes = Buffer.from(into.buffer, into.byteOffset, into.byteLength);
+  for (let done = 0; done < bytes.length; ) {
+    const n = readSync(fd, bytes, done, bytes.length - done, at * 4 + done);
+    if (n === 0) throw new Error(`short read: ${done} of ${bytes.length} bytes at float ${at}`);
+    done += n;
+  }
+}
+
+/** Writes `from` at float offset `at` of file `fd`. */
+export function writeFloats(fd: number, from: Float32Array, at: number): void {
+  const bytes = Buffer.from(from.buffer, from.byteOffset, from.byteLength);
+  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, at * 4 + done);
+}
+
 /**
- * A tensor holding a copy of `view`, which lies in shared memory that is rewritten later: the
- * wasm backend copies into its heap when the tensor is made; others (cpu) keep the caller's
- * array, so they get a private copy first.
+ * A tensor holding a copy of `view`, a reused buffer that is rewritten later: the wasm backend
+ * copies into its heap when the tensor is made; others (cpu) keep the caller's array, so they
+ * get a private copy first.
  */
-export function tensorFromShared(view: Float32Array, shape: number[]): Tensor {
+export function tensorFromScratch(view: Float32Array, shape: number[]): Tensor {
   return tf.tensor(tf.getBackend() === 'wasm' ? view : view.slice(), shape, 'float32');
+}
+
+/** A reusable float buffer that grows (never shrinks) to the largest size asked of it. */
+export function scratch(): (floats: number) => Float32Array {
+  let buf = new Float32Array(0);
+  return (floats) => {
+    if (buf.length < floats) buf = new Float32Array(floats);
+    return buf.subarray(0, floats);
+  };
 }
 
 /** Messages main -> worker. */
@@ -53,7 +88,7 @@ export type ToWorker =
       type: 'init';
       topology: unknown;
       backend: string;
-      weights: SharedArrayBuffer;
+      files: PassFiles;
       slots: WeightSlot[];
       inputShape: number[];
       labelSmoothing: number;
@@ -63,10 +98,9 @@ export type ToWorker =
       type: 'pass';
       k: number; // pass index within the batch
       step: number; // dropout step of the pass (firstPass + k)
-      rows: number; // its input: PassBuffers.x, slot k
+      rows: number; // its input: PassFiles.x, slot k
       targets: Targets;
-      sync: number[]; // weights to reload from the shared buffer first
-      io?: PassBuffers; // new (larger) pass buffers, sent with a worker's first pass after they change
+      sync: number[]; // weights to reload from PassFiles.weights first
     };
 
 /** Statistics of one BatchNorm training call: mean and biased variance [C] over n values. */
@@ -80,7 +114,7 @@ export interface BnCall {
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'error'; message: string; stack?: string }
-  | { type: 'result'; k: number; loss: number; probs: Float32Array; bn: BnCall[][] }; // gradients: PassBuffers.grads, slot k
+  | { type: 'result'; k: number; loss: number; probs: Float32Array; bn: BnCall[][] }; // gradients: PassFiles.grads, slot k
 
 type PassResult = Extract<FromWorker, { type: 'result' }>;
 
@@ -88,7 +122,7 @@ export interface WorkerGradientsConfig {
   /** Rows per pass (train.micro_batch); pass k of a batch = rows [k*microBatch, (k+1)*microBatch). */
   microBatch: number;
   labelSmoothing?: number;
-  /** Worker threads (>= 1); pass k goes to worker k mod workers. */
+  /** Worker processes (>= 1); pass k goes to worker k mod workers. */
   workers: number;
   /** The backend each worker selects: the main thread's, so that passes compute the same bits. */
   backend: Exclude<BackendName, 'auto'>;
@@ -98,7 +132,9 @@ export interface WorkerGradientsConfig {
 
 export interface WorkerGradientSource extends GradientSource {
   readonly workers: number;
-  /** Worker threads not yet exited (0 after dispose or a failure). */
+  /** The folder of its pass files (PassFiles.dir): removed by dispose() and on a failure. */
+  readonly dir: string;
+  /** Worker processes not yet exited (0 after dispose or a failure). */
   alive(): number;
 }
 
@@ -133,7 +169,7 @@ export function resolveWorkers(
         `so there is nothing to split (results depend on micro_batch only; set it below batch_size to use workers)`,
     };
   if (!PARALLEL_BACKENDS.includes(backend))
-    return { workers: 1, note: `${label}: running in-process: worker threads need backend wasm or cpu, not ${backend} (it parallelises itself)` };
+    return { workers: 1, note: `${label}: running in-process: gradient workers need backend wasm or cpu, not ${backend} (it parallelises itself)` };
   if (requested > passes) return { workers: passes, note: `${label}: using ${passes}, the passes per batch (${batchSize} rows / micro_batch ${microBatch})` };
   return { workers: requested };
 }
@@ -141,17 +177,18 @@ export function resolveWorkers(
 const dataIdOf = (t: Tensor): object => (t as unknown as { dataId: object }).dataId;
 
 /**
- * Starts `cfg.workers` worker threads, each with a replica of `model` (from its JSON topology and
+ * Starts `cfg.workers` worker processes, each with a replica of `model` (from its JSON topology and
  * current weights) on backend `cfg.backend`, and resolves once all are ready.
  *
- * compute(x, y, rows, firstPass): copies the weights that changed since the previous batch into a
- * shared buffer (after an optimizer step: the trainable ones), writes pass k's rows into slot k
- * of the pass buffers and sends pass k to worker k mod workers with dropout step firstPass + k;
- * the worker writes its gradients into slot k. Then it reproduces batchGrads on this thread in pass
- * order: gradients sum = g_0 * w_0, sum = sum + g_k * w_k (w_k = rows_k / rows), the loss
- * likewise, and each BatchNorm's running statistics updated once per pass (BatchNorm.updateRunningStats).
- * A failing worker rejects compute with a WorkerGradientsError and terminates all workers.
- * Idle workers do not keep the process alive; still, dispose() when done.
+ * compute(x, y, rows, firstPass): writes the weights that changed since the previous batch (after
+ * an optimizer step: the trainable ones) into the weights file and pass k's rows into slot k of
+ * the rows file, and sends pass k to worker k mod workers with dropout step firstPass + k; the
+ * worker reloads the weights it has not loaded since they changed and writes its gradients into
+ * slot k of the gradients file. Then it reproduces batchGrads here in pass order: gradients
+ * sum = g_0 * w_0, sum = sum + g_k * w_k (w_k = rows_k / rows), the loss likewise, and each
+ * BatchNorm's running statistics updated once per pass (BatchNorm.updateRunningStats).
+ * A failing worker rejects compute with a WorkerGradientsError and ends all workers.
+ * Idle workers do not keep the process alive; still, dispose() when done (it removes the files).
  */
 export async function workerGradients(model: LayersModel, cfg: WorkerGradientsConfig): Promise<WorkerGradientSource> {
   const mb = Math.floor(cfg.microBatch);
@@ -167,7 +204,6 @@ export async function workerGradients(model: LayersModel, cfg: WorkerGradientsCo
     slots.push({ name: w.originalName, shape: w.shape as number[], offset: floats, size, trainable: w.trainable });
     floats += size;
   }
-  const shared = new Float32Array(new SharedArrayBuffer(floats * 4));
   const trainable = model.trainableWeights;
   const trainShapes = trainable.map((w) => w.shape as number[]);
   const trainSizes = trainShapes.map((sh) => sh.reduce((a, b) => a * b, 1));
@@ -176,20 +212,21 @@ export async function workerGradients(model: LayersModel, cfg: WorkerGradientsCo
   const bns = model.layers.filter((l): l is BatchNorm => l instanceof BatchNorm);
   const n = cfg.workers;
 
-  // Pass buffers for `capacity` passes, grown (never shrunk) when a batch has more passes.
-  let capacity = 0;
-  let io: PassBuffers | undefined;
-  let xView = new Float32Array(new SharedArrayBuffer(0));
-  let gradView = new Float32Array(new SharedArrayBuffer(0));
-  const ioPending: boolean[] = Array(n).fill(false);
-  const ensureCapacity = (passes: number): void => {
-    if (passes <= capacity) return;
-    capacity = passes;
-    io = { x: new SharedArrayBuffer(passes * xStride * 4), grads: new SharedArrayBuffer(passes * gradStride * 4), xStride, gradStride };
-    xView = new Float32Array(io.x);
-    gradView = new Float32Array(io.grads);
-    ioPending.fill(true);
+  const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'ser-train-workers-'));
+  const files: PassFiles = { dir, weights: join(dir, 'weights.f32'), x: join(dir, 'x.f32'), grads: join(dir, 'grads.f32'), xStride, gradStride };
+  const fds = { weights: openSync(files.weights, 'w+'), x: openSync(files.x, 'w+'), grads: openSync(files.grads, 'w+') };
+  let removed = false;
+  const removeFiles = (): void => {
+    if (removed) return;
+    removed = true;
+    process.off('exit', removeFiles);
+    for (const fd of Object.values(fds)) closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
   };
+  // Also when this process exits without dispose() (an exception on the way out).
+  process.once('exit', removeFiles);
+  const gradsBuf = scratch();
+
   // Per worker: the weights it has not loaded since they last changed.
   const stale: Set<number>[] = Array.from({ length: n }, () => new Set(weights.map((_, i) => i)));
   const sent: (object | null)[] = weights.map(() => null);
@@ -201,9 +238,22 @@ export async function workerGradients(model: LayersModel, cfg: WorkerGradientsCo
   let waiters = new Map<string, { resolve: (m: FromWorker) => void; reject: (e: Error) => void }>();
 
   const entry = new URL('./gradient-worker.mjs', import.meta.url);
-  const threads = Array.from({ length: n }, () => new Worker(entry));
-
-  const stopAll = (): Promise<unknown> => (stopping ??= Promise.all(threads.map((t) => t.terminate().catch(() => undefined))));
+  // V8's serializer ('advanced') carries the typed arrays of the small messages; tsx is registered by the entry.
+  const procs: ChildProcess[] = Array.from({ length: n }, () =>
+    fork(entry, [], { serialization: 'advanced', execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+  );
+  // Kills every worker and waits for their exits (referenced: an unreferenced child's exit would
+  // not keep this process alive to see it).
+  const stopAll = (): Promise<unknown> =>
+    (stopping ??= Promise.all(
+      procs.map((p, i) => {
+        if (exited[i]) return undefined;
+        const done = new Promise((resolve) => p.once('exit', resolve));
+        p.ref();
+        p.kill('SIGKILL');
+        return done;
+      }),
+    ).finally(removeFiles));
   const fail = (i: number, message: string): void => {
     if (failure || disposing) return;
     failure = new WorkerGradientsError(`train.workers: gradient worker ${i + 1}/${n} failed: ${message}`);
@@ -212,45 +262,63 @@ export async function workerGradients(model: LayersModel, cfg: WorkerGradientsCo
     void stopAll();
   };
   const wait = (id: string) => new Promise<FromWorker>((resolve, reject) => waiters.set(id, { resolve, reject }));
+  const send = (i: number, m: ToWorker): void => {
+    procs[i]!.send(m, (e) => e && fail(i, `could not send it a message: ${e.message}`));
+  };
 
-  threads.forEach((t, i) => {
-    t.on('message', (m: FromWorker) => {
+  procs.forEach((p, i) => {
+    p.on('message', (m: FromWorker) => {
       if (m.type === 'error') return fail(i, m.message);
       const id = m.type === 'ready' ? `ready:${i}` : `pass:${m.k}`;
       const w = waiters.get(id);
       waiters.delete(id);
       w?.resolve(m);
     });
-    t.on('error', (e) => fail(i, e?.stack ?? String(e)));
-    t.on('messageerror', (e) => fail(i, `message could not be deserialised: ${String(e)}`));
-    t.on('exit', (code) => {
+    p.on('error', (e) => fail(i, e?.stack ?? String(e)));
+    p.on('exit', (code, signal) => {
       exited[i] = true;
-      fail(i, `thread exited unexpectedly (exit code ${code})`);
+      fail(i, `process exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`})`);
     });
   });
-  const setRef = (on: boolean) => threads.forEach((t, i) => !exited[i] && (on ? t.ref() : t.unref()));
+  const setRef = (on: boolean) =>
+    procs.forEach((p, i) => {
+      if (exited[i]) return;
+      // The IPC channel holds the event loop too.
+      const channel = p.channel as { ref(): void; unref(): void } | null | undefined;
+      if (on) {
+        p.ref();
+        channel?.ref();
+      } else {
+        p.unref();
+        channel?.unref();
+      }
+    });
 
-  try {
-    // Initial weights: all of them (the scaler and BN statistics too), marked as sent.
+  /** Writes the weights replaced since they were last written (the optimizer step assigns new tensors). */
+  const writeChangedWeights = (): void =>
     weights.forEach((w, i) => {
       const v = w.read();
-      shared.set(v.dataSync() as Float32Array, slots[i]!.offset);
+      if (sent[i] === dataIdOf(v)) return;
+      writeFloats(fds.weights, v.dataSync() as Float32Array, slots[i]!.offset);
       sent[i] = dataIdOf(v);
+      for (const s of stale) s.add(i);
     });
-    const ready = threads.map((_, i) => wait(`ready:${i}`));
+
+  try {
+    writeChangedWeights(); // all of them (the scaler and BN statistics too)
+    const ready = procs.map((_, i) => wait(`ready:${i}`));
     const topology = model.toJSON(null, false);
-    threads.forEach((t, i) => {
-      const init: ToWorker = {
+    procs.forEach((_, i) => {
+      send(i, {
         type: 'init',
         topology,
         backend: cfg.backend,
-        weights: shared.buffer as SharedArrayBuffer,
+        files,
         slots,
         inputShape: shape,
         labelSmoothing: cfg.labelSmoothing ?? 0,
         ...(cfg.fault ? { fault: cfg.fault } : {}),
-      };
-      t.postMessage(init);
+      });
       stale[i]!.clear();
     });
     await Promise.all(ready);
@@ -271,35 +339,24 @@ export async function workerGradients(model: LayersModel, cfg: WorkerGradientsCo
       const rowSize = xs.length / rows;
       if (rowSize * mb !== xStride) throw new Error(`workerGradients: rows of ${rowSize} floats, the model's input has ${xStride / mb}`);
       const P = passesPerBatch(rows, mb);
-      ensureCapacity(P);
-      // Weights replaced since the last batch (the optimizer step assigns new tensors).
-      weights.forEach((w, i) => {
-        const v = w.read();
-        if (sent[i] === dataIdOf(v)) return;
-        shared.set(v.dataSync() as Float32Array, slots[i]!.offset);
-        sent[i] = dataIdOf(v);
-        for (const s of stale) s.add(i);
-      });
+      writeChangedWeights();
       const results = Array.from({ length: P }, (_, k) => wait(`pass:${k}`));
       for (let k = 0; k < P; k++) {
         const s = k * mb;
         const e = Math.min(rows, s + mb);
         const wi = k % n;
         const t = sliceTargets(targets, s, e);
-        xView.set(xs.subarray(s * rowSize, e * rowSize), k * xStride);
-        const msg: ToWorker = {
+        writeFloats(fds.x, xs.subarray(s * rowSize, e * rowSize), k * xStride);
+        // Copies: V8's serializer sends a view's whole underlying buffer.
+        send(wi, {
           type: 'pass',
           k,
           step: firstPass + k,
           rows: e - s,
           targets: { y: t.y.slice(), ...(t.y2 && t.lam ? { y2: t.y2.slice(), lam: t.lam.slice() } : {}) },
           sync: [...stale[wi]!],
-          ...(ioPending[wi] ? { io } : {}),
-        };
+        });
         stale[wi]!.clear();
-        ioPending[wi] = false;
-        const own = [msg.targets.y, msg.targets.y2, msg.targets.lam].flatMap((a) => (a ? [a.buffer as ArrayBuffer] : []));
-        threads[wi]!.postMessage(msg, own);
       }
       const out = (await Promise.all(results)) as PassResult[];
       setDropoutStep(model, firstPass + P); // as after P passes in-process
@@ -320,8 +377,10 @@ export async function workerGradients(model: LayersModel, cfg: WorkerGradientsCo
       r.bn.forEach((calls, i) => {
         for (const c of calls) tf.tidy(() => bns[i]!.updateRunningStats(tf.tensor(c.mean), tf.tensor(c.variance), c.n));
       });
-      let o = k * gradStride;
-      const g = trainShapes.map((sh, j) => tensorFromShared(gradView.subarray(o, (o += trainSizes[j]!)), sh));
+      const flat = gradsBuf(gradStride);
+      readFloats(fds.grads, flat, k * gradStride);
+      let o = 0;
+      const g = trainShapes.map((sh, j) => tensorFromScratch(flat.subarray(o, (o += trainSizes[j]!)), sh));
       const value = tf.scalar(r.loss, 'float32');
       if (P === 1) {
         // batchGrads' single-pass branch: the pass's gradients and loss as they are.
@@ -353,6 +412,7 @@ export async function workerGradients(model: LayersModel, cfg: WorkerGradientsCo
 
   return {
     workers: n,
+    dir,
     alive: () => exited.filter((x) => !x).length,
     compute,
     dispose: async () => {

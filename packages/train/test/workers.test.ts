@@ -1,12 +1,14 @@
-// Data-parallel gradients (train.workers): worker threads give byte-identical training to the
-// in-process passes, and a failing worker surfaces as one clear error with every thread ended.
+// Data-parallel gradients (train.workers): worker processes give byte-identical training to the
+// in-process passes, and a failing worker surfaces as one clear error with every worker ended
+// and its pass files removed.
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildModel, selectBackend, setScaler, tf } from '@ser/model';
 import { localGradients, mulberry32, readWeights, train, type Dataset, type TrainConfig } from '../src/core.ts';
-import { resolveWorkers, tensorFromShared, workerGradients, WorkerGradientsError } from '../src/workers.ts';
+import { resolveWorkers, tensorFromScratch, workerGradients, WorkerGradientsError } from '../src/workers.ts';
 import { runTrainCli, TINY_MODEL, TINY_SHAPE, tinyParams, writeFixture } from './fixture.ts';
 
 await selectBackend('wasm');
@@ -57,6 +59,7 @@ describe('workerGradients', () => {
       await src.dispose();
     }
     expect(src.alive()).toBe(0);
+    expect(existsSync(src.dir)).toBe(false);
     expect(b.state.history).toEqual(a.state.history);
     expect(bytes(await readWeights(model))).toEqual(bytes(await readWeights(local)));
     expect(bytes(b.state.bestWeights)).toEqual(bytes(a.state.bestWeights));
@@ -65,7 +68,7 @@ describe('workerGradients', () => {
     expect(bytes(await readWeights(model))).not.toEqual(bytes(await readWeights(tinyModel())));
   });
 
-  it('grows its shared pass buffers when a later batch has more passes, with the same gradients as in-process', async () => {
+  it('gives in-process gradients for batches of 2, 8 and 5 rows (1, 3 and 2 passes: the pass files grow)', async () => {
     const local = localGradients(tinyModel(), { microBatch: 3 });
     const src = await workerGradients(tinyModel(), { microBatch: 3, workers: 2, backend: 'wasm' });
     try {
@@ -86,7 +89,7 @@ describe('workerGradients', () => {
 
   it.each([
     ['throw', /gradient worker 2\/2 failed: injected fault at pass 4/],
-    ['exit', /gradient worker 2\/2 failed: thread exited unexpectedly \(exit code 3\)/],
+    ['exit', /gradient worker 2\/2 failed: process exited unexpectedly \(exit code 3\)/],
   ] as const)('a worker that fails (%s) rejects training with a clear error and ends every worker', async (kind, message) => {
     const model = tinyModel();
     // Batch 1 runs passes 0-2, batch 2 passes 3-5: pass 4 is its k = 1, on worker k mod 2 = the 2nd.
@@ -96,16 +99,17 @@ describe('workerGradients', () => {
     await expect(run).rejects.toThrow(message);
     await src.dispose();
     expect(src.alive()).toBe(0);
+    expect(existsSync(src.dir)).toBe(false);
     await expect(src.compute(trainSet.x.slice(0, M * T), { y: trainSet.y.slice(0, 1) }, 1, 0)).rejects.toThrow(message);
   });
 });
 
-describe('tensorFromShared', () => {
-  it.each(['wasm', 'cpu'])('on %s, the tensor keeps its values when the shared memory is rewritten', async (backend) => {
+describe('tensorFromScratch', () => {
+  it.each(['wasm', 'cpu'])('on %s, the tensor keeps its values when the buffer is rewritten', async (backend) => {
     await tf.setBackend(backend);
     try {
-      const view = new Float32Array(new SharedArrayBuffer(6 * 4)).fill(1.5);
-      const t = tensorFromShared(view.subarray(2, 6), [2, 2]);
+      const view = new Float32Array(6).fill(1.5);
+      const t = tensorFromScratch(view.subarray(2, 6), [2, 2]);
       view.fill(-7);
       expect(Array.from(t.dataSync())).toEqual([1.5, 1.5, 1.5, 1.5]);
       t.dispose();
