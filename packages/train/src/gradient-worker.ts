@@ -23,7 +23,8 @@ let fault: { pass: number; kind: 'throw' | 'exit' } | undefined;
 /** Statistics of each BatchNorm call of the current pass: per layer, in call order. */
 let bnCalls: { mean: Float32Array; variance: Float32Array; n: number }[][] = [];
 
-// The main process is gone without disposing of its workers (killed): remove the files it left.
+// The main process is gone (ended, or killed): nothing is left to compute for. Had it died while
+// the workers started, before it removed the pass files' folder, the folder goes here.
 process.on('disconnect', () => {
   if (files) rmSync(files.dir, { recursive: true, force: true });
   process.exit(0);

@@ -6,11 +6,11 @@
 //
 // Processes, not worker threads: two tfjs isolates in one process each trained 5-8% fewer
 // samples per second than in two processes, and slowed down further as they ran. Rows, weights
-// and gradients go through files in a private temporary folder (in memory where /dev/shm exists),
+// and gradients go through files in a private temporary folder (in memory where /dev/shm has room),
 // read and written in place: the IPC channel carries only small messages (copying megabytes
 // through it cost the main process more than the processes gained).
 import { fork, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, statfsSync, writeSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BatchNorm, setDropoutStep, tf, type BackendName } from '@ser/model';
@@ -34,7 +34,7 @@ export interface WorkerFault {
 
 /**
  * The files passes exchange their data through, in one folder private to a workerGradients
- * source (removed by dispose, or by the workers if the main process dies). float32, native order.
+ * source (their names are removed once the workers have opened them). float32, native order.
  */
 export interface PassFiles {
   dir: string;
@@ -132,7 +132,7 @@ export interface WorkerGradientsConfig {
 
 export interface WorkerGradientSource extends GradientSource {
   readonly workers: number;
-  /** The folder of its pass files (PassFiles.dir): removed by dispose() and on a failure. */
+  /** The folder of its pass files (PassFiles.dir): removed once the workers are ready. */
   readonly dir: string;
   /** Worker processes not yet exited (0 after dispose or a failure). */
   alive(): number;
@@ -174,6 +174,20 @@ export function resolveWorkers(
   return { workers: requested };
 }
 
+/**
+ * Where a run's pass files go: /dev/shm (memory) when it has `bytes` free twice over (containers
+ * often give it 64 MiB), else the OS temporary folder.
+ */
+export function passFilesParent(bytes: number, shm = '/dev/shm'): string {
+  try {
+    const st = statfsSync(shm);
+    if (st.bavail * st.bsize >= 2 * bytes) return shm;
+  } catch {
+    // no such folder
+  }
+  return tmpdir();
+}
+
 const dataIdOf = (t: Tensor): object => (t as unknown as { dataId: object }).dataId;
 
 /**
@@ -188,7 +202,7 @@ const dataIdOf = (t: Tensor): object => (t as unknown as { dataId: object }).dat
  * sum = g_0 * w_0, sum = sum + g_k * w_k (w_k = rows_k / rows), the loss likewise, and each
  * BatchNorm's running statistics updated once per pass (BatchNorm.updateRunningStats).
  * A failing worker rejects compute with a WorkerGradientsError and ends all workers.
- * Idle workers do not keep the process alive; still, dispose() when done (it removes the files).
+ * Idle workers do not keep the process alive; still, dispose() when done (it closes the files).
  */
 export async function workerGradients(model: LayersModel, cfg: WorkerGradientsConfig): Promise<WorkerGradientSource> {
   const mb = Math.floor(cfg.microBatch);
@@ -212,19 +226,33 @@ export async function workerGradients(model: LayersModel, cfg: WorkerGradientsCo
   const bns = model.layers.filter((l): l is BatchNorm => l instanceof BatchNorm);
   const n = cfg.workers;
 
-  const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'ser-train-workers-'));
+  // Room for the weights and 4 passes' rows and gradients (typical batches have 2); more passes grow the files.
+  const parent = passFilesParent(4 * (floats + 4 * (xStride + gradStride)));
+  const dir = mkdtempSync(join(parent, 'ser-train-workers-'));
   const files: PassFiles = { dir, weights: join(dir, 'weights.f32'), x: join(dir, 'x.f32'), grads: join(dir, 'grads.f32'), xStride, gradStride };
   const fds = { weights: openSync(files.weights, 'w+'), x: openSync(files.x, 'w+'), grads: openSync(files.grads, 'w+') };
-  let removed = false;
-  const removeFiles = (): void => {
-    if (removed) return;
-    removed = true;
-    process.off('exit', removeFiles);
+  // Once every worker has opened the files, their names go: the data lives while a process holds
+  // them open, so no folder outlives the run however it ends (even killed). Where that is not
+  // allowed (an open file cannot be removed), the folder goes when the files are closed.
+  let unlinked = false;
+  const unlinkFiles = (): void => {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+      unlinked = true;
+    } catch {
+      // retried by closeFiles
+    }
+  };
+  let closed = false;
+  const closeFiles = (): void => {
+    if (closed) return;
+    closed = true;
+    process.off('exit', closeFiles);
     for (const fd of Object.values(fds)) closeSync(fd);
-    rmSync(dir, { recursive: true, force: true });
+    if (!unlinked) unlinkFiles();
   };
   // Also when this process exits without dispose() (an exception on the way out).
-  process.once('exit', removeFiles);
+  process.once('exit', closeFiles);
   const gradsBuf = scratch();
 
   // Per worker: the weights it has not loaded since they last changed.
@@ -253,7 +281,7 @@ export async function workerGradients(model: LayersModel, cfg: WorkerGradientsCo
         p.kill('SIGKILL');
         return done;
       }),
-    ).finally(removeFiles));
+    ).finally(closeFiles));
   const fail = (i: number, message: string): void => {
     if (failure || disposing) return;
     failure = new WorkerGradientsError(`train.workers: gradient worker ${i + 1}/${n} failed: ${message}`);
@@ -322,6 +350,7 @@ export async function workerGradients(model: LayersModel, cfg: WorkerGradientsCo
       stale[i]!.clear();
     });
     await Promise.all(ready);
+    unlinkFiles();
   } catch (e) {
     await stopAll();
     throw e;
@@ -339,14 +368,20 @@ export async function workerGradients(model: LayersModel, cfg: WorkerGradientsCo
       const rowSize = xs.length / rows;
       if (rowSize * mb !== xStride) throw new Error(`workerGradients: rows of ${rowSize} floats, the model's input has ${xStride / mb}`);
       const P = passesPerBatch(rows, mb);
-      writeChangedWeights();
+      try {
+        writeChangedWeights();
+        for (let k = 0; k < P; k++) writeFloats(fds.x, xs.subarray(k * mb * rowSize, Math.min(rows, (k + 1) * mb) * rowSize), k * xStride);
+      } catch (e) {
+        throw new WorkerGradientsError(
+          `train.workers: could not write the batch for the gradient workers into ${parent} (${(e as Error).message}); free space there, or set train.workers: 1`,
+        );
+      }
       const results = Array.from({ length: P }, (_, k) => wait(`pass:${k}`));
       for (let k = 0; k < P; k++) {
         const s = k * mb;
         const e = Math.min(rows, s + mb);
         const wi = k % n;
         const t = sliceTargets(targets, s, e);
-        writeFloats(fds.x, xs.subarray(s * rowSize, e * rowSize), k * xStride);
         // Copies: V8's serializer sends a view's whole underlying buffer.
         send(wi, {
           type: 'pass',

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildModel, selectBackend, setScaler, tf } from '@ser/model';
 import { localGradients, mulberry32, readWeights, train, type Dataset, type TrainConfig } from '../src/core.ts';
-import { resolveWorkers, tensorFromScratch, workerGradients, WorkerGradientsError } from '../src/workers.ts';
+import { passFilesParent, resolveWorkers, tensorFromScratch, workerGradients, WorkerGradientsError } from '../src/workers.ts';
 import { runTrainCli, TINY_MODEL, TINY_SHAPE, tinyParams, writeFixture } from './fixture.ts';
 
 await selectBackend('wasm');
@@ -52,6 +52,8 @@ describe('workerGradients', () => {
 
     const model = tinyModel();
     const src = await workerGradients(model, { microBatch: 3, labelSmoothing: 0.1, workers: 2, backend: 'wasm' });
+    // The pass files' names are gone once the workers hold them open: nothing can outlive the run.
+    expect(existsSync(src.dir)).toBe(false);
     let b;
     try {
       b = await train(model, trainSet, valSet, cfg, null, () => {}, { gradients: src });
@@ -59,7 +61,6 @@ describe('workerGradients', () => {
       await src.dispose();
     }
     expect(src.alive()).toBe(0);
-    expect(existsSync(src.dir)).toBe(false);
     expect(b.state.history).toEqual(a.state.history);
     expect(bytes(await readWeights(model))).toEqual(bytes(await readWeights(local)));
     expect(bytes(b.state.bestWeights)).toEqual(bytes(a.state.bestWeights));
@@ -99,7 +100,6 @@ describe('workerGradients', () => {
     await expect(run).rejects.toThrow(message);
     await src.dispose();
     expect(src.alive()).toBe(0);
-    expect(existsSync(src.dir)).toBe(false);
     await expect(src.compute(trainSet.x.slice(0, M * T), { y: trainSet.y.slice(0, 1) }, 1, 0)).rejects.toThrow(message);
   });
 });
@@ -115,6 +115,19 @@ describe('tensorFromScratch', () => {
       t.dispose();
     } finally {
       await tf.setBackend('wasm');
+    }
+  });
+});
+
+describe('passFilesParent', () => {
+  it('uses the in-memory folder when it has room twice over, else the OS temporary folder', async () => {
+    const shm = await mkdtemp(join(tmpdir(), 'ser-shm-'));
+    try {
+      expect(passFilesParent(1024, shm)).toBe(shm);
+      expect(passFilesParent(Number.MAX_SAFE_INTEGER, shm)).toBe(tmpdir());
+      expect(passFilesParent(1024, join(shm, 'missing'))).toBe(tmpdir());
+    } finally {
+      await rm(shm, { recursive: true, force: true });
     }
   });
 });
