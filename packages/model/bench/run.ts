@@ -2,7 +2,7 @@
 // paper-size and demo-size models, per tfjs backend available here, and the same network in
 // PyTorch on CPU when `import torch` works. Each case runs in its own process.
 // Usage: npm run bench -w packages/model: the demo and ravdess-cpu networks at batch 32 (passes of
-//   16 rows), in-process and on 2 worker threads, next to PyTorch on 1 and 2 threads.
+//   16 rows), in-process and on 2 worker processes, next to PyTorch on 1 and 2 threads.
 // npm run bench -w packages/model -- --paper [--cpu-paper]: demo and paper sizes at batch 16, per
 //   backend (--cpu-paper: also the paper size on tfjs cpu, minutes per step); --quick: demo only.
 // One profile's network (params.yaml + params.<profile>.yaml; `paper` = params.yaml alone):
@@ -53,7 +53,7 @@ function run(label: string, cmd: string, args: string[], timeoutS: number, env?:
 type ExtraCase = (ctx: { profile: string; batch: number; steps: number; run: typeof run }) => Row | undefined;
 const extraCases: ExtraCase[] = [
   // Data-parallel training (train.workers, packages/train): the same batch in micro-batches of
-  // half the batch, in-process vs 2 worker threads, in one process (packages/train/bench/workers.ts).
+  // half the batch, in-process vs 2 worker processes (packages/train/bench/workers.ts).
   ({ profile: name, batch: b }) => {
     const label = `tfjs wasm ${name} b${b} (micro ${b / 2}), 2 workers`;
     process.stdout.write(`- ${label} ... `);
@@ -159,7 +159,7 @@ function benchProfile(name: string): void {
   const ours: Row[] = oursRounds.map(medianRow).filter((r): r is Row => r !== undefined);
   const torch1 = medianRow(torchRounds);
   const torch2 = python ? torch(name, b, steps + 1, 2, 600) : undefined;
-  // Hook: more rows of this network at this batch, e.g. data-parallel training on worker threads
+  // Hook: more rows of this network at this batch, e.g. data-parallel training in worker processes
   // (train.workers): push a function that runs its case (see `run`) and returns the row.
   for (const extra of extraCases) {
     const r = extra({ profile: name, batch: b, steps, run });

@@ -1,7 +1,7 @@
 // Data-parallel training throughput (train.workers): samples/s of training steps (passes of
 // micro_batch rows + combine + SGD update) in-process (workers 1, localGradients) vs worker
-// threads (workerGradients), on random data, for the network of params.yaml + a profile overlay
-// (default ravdess-cpu: 64 x 188 input). Also the process CPU time (all threads) per case, and a
+// processes (workerGradients), on random data, for the network of params.yaml + a profile overlay
+// (default ravdess-cpu: 64 x 188 input). Also the CPU time (all threads, workers included) per case, and a
 // check that both runs end with byte-identical weights. Not a test: a measurement.
 //   npx tsx packages/train/bench/workers.ts [--profile ravdess-cpu] [--batch 32] [--micro 16] [--workers 2] [--batches 20] [--warmup 10] [--rounds 1]
 // The warm-up is long because each worker is a fresh V8 isolate that optimises tfjs's JavaScript anew.
@@ -12,15 +12,28 @@ import { localGradients, mulberry32, Optimizer, readWeights, type GradientSource
 import { workerGradients } from '../src/workers.ts';
 import { readFileSync } from 'node:fs';
 
-/** CPU seconds of the calling thread (Linux: /proc/thread-self/stat utime + stime; NaN elsewhere). */
-function threadCpu(): number {
+/** utime + stime in seconds from a /proc stat file (Linux; NaN elsewhere). */
+function statCpu(path: string): number {
   try {
-    const f = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1]!.split(' ');
+    const f = readFileSync(path, 'utf8').split(') ')[1]!.split(' ');
     return (Number(f[11]) + Number(f[12])) / 100;
   } catch {
     return NaN;
   }
 }
+/** CPU seconds of the calling thread. */
+const threadCpu = () => statCpu('/proc/thread-self/stat');
+/** CPU seconds of this process and of its live child processes (the gradient workers, if any). */
+const allCpu = (): number => {
+  const c = process.cpuUsage();
+  let children: string[] = [];
+  try {
+    children = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    // not Linux: this process only
+  }
+  return (c.user + c.system) / 1e6 + children.reduce((a, pid) => a + statCpu(`/proc/${pid}/stat`), 0);
+};
 
 const args = parseArgs(process.argv.slice(2), {
   profile: { type: 'string', default: 'ravdess-cpu' },
@@ -60,12 +73,12 @@ async function run(model: LayersModel, src: GradientSource) {
   const opt = new Optimizer(vars, { optimizer: 'sgd', lr: 0.01, momentum: 0.8, weightDecay: 1e-3, betas: [0.9, 0.999], eps: 1e-8 });
   const passes = Math.ceil(B / mb);
   let t0 = 0;
-  let c0 = process.cpuUsage();
+  let c0 = allCpu();
   let m0 = threadCpu();
   for (let b = 0; b < warm + nBatches; b++) {
     if (b === warm) {
       t0 = performance.now();
-      c0 = process.cpuUsage();
+      c0 = allCpu();
       m0 = threadCpu();
     }
     const out = await src.compute(data[b]!.x, { y: data[b]!.y }, B, b * passes);
@@ -73,8 +86,7 @@ async function run(model: LayersModel, src: GradientSource) {
     tf.dispose(out.grads);
   }
   const wall = (performance.now() - t0) / 1000;
-  const c = process.cpuUsage(c0);
-  const cpu = (c.user + c.system) / 1e6;
+  const cpu = allCpu() - c0;
   const mainCpu = threadCpu() - m0;
   opt.dispose();
   return { samplesPerSec: (nBatches * B) / wall, wall, cpu, mainCpu, samplesPerCpuSec: (nBatches * B) / cpu };
