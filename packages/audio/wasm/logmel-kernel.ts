@@ -75,6 +75,25 @@ function realTransform4(): void {
       v128.store(at(specPtr, outOff + 2), f64x2.sub(evenR, oddR));
       v128.store(at(specPtr, outOff + 3), zero);
     }
+  } else if (winStart >= half && winEnd <= 3 * half) {
+    // The window fills only the middle half of the frame (win_length <= n_fft / 2, the paper's
+    // 512 of 1024): inputs A and D of every butterfly of this pass are 0, so it adds nothing to
+    // them. The sums below equal fft.js's exactly but for the sign of a zero (0 + C = C), which no
+    // later addition or product turns into another non-zero value, and the power squares away.
+    for (let outOff = 0, t = 0; outOff < size; outOff += len, t++) {
+      const off = load<i32>(bitrevPtr + (<usize>t << 2)) >>> 1;
+      const Br = v128.load(at(dataPtr, off + half));
+      const Cr = v128.load(at(dataPtr, off + 2 * half));
+      const nCr = f64x2.neg(Cr);
+      v128.store(at(specPtr, outOff), f64x2.add(Cr, Br));
+      v128.store(at(specPtr, outOff + 1), zero);
+      v128.store(at(specPtr, outOff + 2), nCr);
+      v128.store(at(specPtr, outOff + 3), f64x2.neg(Br));
+      v128.store(at(specPtr, outOff + 4), f64x2.sub(Cr, Br));
+      v128.store(at(specPtr, outOff + 5), zero);
+      v128.store(at(specPtr, outOff + 6), nCr);
+      v128.store(at(specPtr, outOff + 7), Br);
+    }
   } else {
     for (let outOff = 0, t = 0; outOff < size; outOff += len, t++) {
       const off = load<i32>(bitrevPtr + (<usize>t << 2)) >>> 1;
@@ -115,16 +134,16 @@ function realTransform4(): void {
         const Ci = v128.load(at(specPtr, C + 1));
         const Dr = v128.load(at(specPtr, D));
         const Di = v128.load(at(specPtr, D + 1));
-        const tBr = f64x2.splat(load<f64>(tablePtr + (<usize>k << 3)));
-        const tBi = f64x2.splat(load<f64>(tablePtr + (<usize>(k + 1) << 3)));
+        const tBr = v128.load64_splat(tablePtr + (<usize>k << 3));
+        const tBi = v128.load64_splat(tablePtr + (<usize>(k + 1) << 3));
         const MBr = f64x2.sub(f64x2.mul(Br, tBr), f64x2.mul(Bi, tBi));
         const MBi = f64x2.add(f64x2.mul(Br, tBi), f64x2.mul(Bi, tBr));
-        const tCr = f64x2.splat(load<f64>(tablePtr + (<usize>(2 * k) << 3)));
-        const tCi = f64x2.splat(load<f64>(tablePtr + (<usize>(2 * k + 1) << 3)));
+        const tCr = v128.load64_splat(tablePtr + (<usize>(2 * k) << 3));
+        const tCi = v128.load64_splat(tablePtr + (<usize>(2 * k + 1) << 3));
         const MCr = f64x2.sub(f64x2.mul(Cr, tCr), f64x2.mul(Ci, tCi));
         const MCi = f64x2.add(f64x2.mul(Cr, tCi), f64x2.mul(Ci, tCr));
-        const tDr = f64x2.splat(load<f64>(tablePtr + (<usize>(3 * k) << 3)));
-        const tDi = f64x2.splat(load<f64>(tablePtr + (<usize>(3 * k + 1) << 3)));
+        const tDr = v128.load64_splat(tablePtr + (<usize>(3 * k) << 3));
+        const tDi = v128.load64_splat(tablePtr + (<usize>(3 * k + 1) << 3));
         const MDr = f64x2.sub(f64x2.mul(Dr, tDr), f64x2.mul(Di, tDi));
         const MDi = f64x2.add(f64x2.mul(Dr, tDi), f64x2.mul(Di, tDr));
         const T0r = f64x2.add(Ar, MCr);
@@ -146,12 +165,14 @@ function realTransform4(): void {
         }
         if (i == hquarterLen) continue; // do not overwrite ourselves
         // fft.js's mirrored ("flipped") outputs.
+        // fft.js computes these with negations; IEEE 754 makes a + (-b) = a - b, (-a) + (-b) =
+        // -(a + b) and (-a) - (-b) = b - a exactly (up to the sign of a zero sum).
         const SA = outOff + quarterLen - i;
         const SB = outOff + halfLen - i;
-        v128.store(at(specPtr, SA), f64x2.add(T1r, f64x2.neg(T3i)));
-        v128.store(at(specPtr, SA + 1), f64x2.add(f64x2.neg(T1i), f64x2.neg(T3r)));
-        v128.store(at(specPtr, SB), f64x2.add(T0r, f64x2.neg(T2r)));
-        v128.store(at(specPtr, SB + 1), f64x2.sub(f64x2.neg(T0i), f64x2.neg(T2i)));
+        v128.store(at(specPtr, SA), f64x2.sub(T1r, T3i));
+        v128.store(at(specPtr, SA + 1), f64x2.neg(f64x2.add(T1i, T3r)));
+        v128.store(at(specPtr, SB), f64x2.sub(T0r, T2r));
+        v128.store(at(specPtr, SB + 1), f64x2.sub(T2i, T0i));
       }
     }
   }
@@ -311,42 +332,46 @@ export function maxOf(ptr: usize, n: i32): f64 {
   return v < floor ? floor : v;
 }
 
-/**
- * Whether log10x2 computes log10(x) for this value: x positive, normal and finite, and outside
- * fdlibm log's special branch for |f| < 2^-20 after its reduction (which holds x = 1).
- */
-@inline function log10x2Handles(x: f64): bool {
-  const h = highWord(x);
-  if (h < 0x00100000 || h >= 0x7ff00000) return false;
-  const i = <i32>(<u32>((h >> 20) - 1023) >> 31);
-  const g = ((h & 0x000fffff) | ((0x3ff - i) << 20)) & 0x000fffff;
-  return (0x000fffff & (2 + g)) >= 3;
+/** The low 32 bits of both i64 lanes of `v` as f64x2 (exact: the values are small integers). */
+@inline function lowWordsToF64(v: v128): v128 {
+  return f64x2.convert_low_i32x4_s(i8x16.shuffle(v, v, 0, 1, 2, 3, 8, 9, 10, 11, 0, 1, 2, 3, 8, 9, 10, 11));
 }
 
 /**
- * log10 of two values at once (lanes of `x`, each one log10x2Handles), the operations of log10
- * and fdlibmLog above per lane: the integer steps per lane, the polynomial in f64x2.
+ * All-ones in each lane of `x` (f64x2) for which log10x2 computes log10: x positive, normal and
+ * finite, and outside fdlibm log's special branch for |f| < 2^-20 after its reduction (which
+ * holds x = 1). Integer steps on both lanes at once (i64x2, the high word sign-extended).
+ */
+@inline function log10x2Handles(x: v128): v128 {
+  const h = i64x2.shr_s(x, 32);
+  const normal = v128.and(i64x2.ge_s(h, i64x2.splat(0x00100000)), i64x2.lt_s(h, i64x2.splat(0x7ff00000)));
+  // fdlibm's g = (x1's high word) & 0xfffff is h & 0xfffff (the exponent bits it sets are masked off).
+  const g = v128.and(h, i64x2.splat(0x000fffff));
+  const f2 = v128.and(i64x2.add(g, i64x2.splat(2)), i64x2.splat(0x000fffff));
+  return v128.and(normal, i64x2.ge_s(f2, i64x2.splat(3)));
+}
+
+/**
+ * log10 of two values at once (lanes of `x`, each one that log10x2Handles), the float64
+ * operations of log10 and fdlibmLog above in the same order per lane; their integer steps on
+ * i64x2 lanes (the high word sign-extended), which give the same integers.
  */
 @inline function log10x2(x: v128): v128 {
-  const b0 = reinterpret<u64>(f64x2.extract_lane(x, 0));
-  const b1 = reinterpret<u64>(f64x2.extract_lane(x, 1));
-  // log10: x = 2^(k + i) * x1, x1 in [1, 2) (k >= 0) or [0.5, 1) (k < 0).
-  const h0 = <i32>(b0 >> 32);
-  const h1 = <i32>(b1 >> 32);
-  const k0 = (h0 >> 20) - 1023;
-  const k1 = (h1 >> 20) - 1023;
-  const i0 = <i32>(<u32>k0 >> 31);
-  const i1 = <i32>(<u32>k1 >> 31);
-  // log(x1): its own reduction (hx = x1's high word, k' in {0, -1}, then +1 for x1 >= sqrt(2)).
-  const g0 = ((h0 & 0x000fffff) | ((0x3ff - i0) << 20)) & 0x000fffff;
-  const g1 = ((h1 & 0x000fffff) | ((0x3ff - i1) << 20)) & 0x000fffff;
-  const kk0 = ((((h0 & 0x000fffff) | ((0x3ff - i0) << 20)) >> 20) - 1023) + (((g0 + 0x95f64) & 0x100000) >> 20);
-  const kk1 = ((((h1 & 0x000fffff) | ((0x3ff - i1) << 20)) >> 20) - 1023) + (((g1 + 0x95f64) & 0x100000) >> 20);
-  const n0 = reinterpret<f64>((<u64><u32>(g0 | (((g0 + 0x95f64) & 0x100000) ^ 0x3ff00000)) << 32) | (b0 & 0xffffffff));
-  const n1 = reinterpret<f64>((<u64><u32>(g1 | (((g1 + 0x95f64) & 0x100000) ^ 0x3ff00000)) << 32) | (b1 & 0xffffffff));
-  const f = f64x2.sub(f64x2(n0, n1), f64x2.splat(1.0));
+  const h = i64x2.shr_s(x, 32);
+  const mask20 = i64x2.splat(0x000fffff);
+  // log10: x = 2^(k + i) * x1, x1 in [1, 2) (k >= 0) or [0.5, 1) (k < 0); i = 1 when k < 0.
+  const k = i64x2.sub(i64x2.shr_s(h, 20), i64x2.splat(1023));
+  const i = i64x2.shr_u(k, 63);
+  // log(x1): its own reduction. x1's high word is g | (0x3ff - i) << 20, so its exponent step
+  // gives -i, plus 1 when the mantissa is past sqrt(2) (the 0x95f64 test).
+  const g = v128.and(h, mask20);
+  const up = v128.and(i64x2.add(g, i64x2.splat(0x95f64)), i64x2.splat(0x100000));
+  const kk = i64x2.sub(i64x2.shr_u(up, 20), i);
+  const nHigh = v128.or(g, v128.xor(up, i64x2.splat(0x3ff00000)));
+  const n = v128.or(i64x2.shl(nHigh, 32), v128.and(x, i64x2.splat(0xffffffff)));
+  const f = f64x2.sub(n, f64x2.splat(1.0));
   const s = f64x2.div(f, f64x2.add(f64x2.splat(2.0), f));
-  const dk = f64x2(<f64>kk0, <f64>kk1);
+  const dk = lowWordsToF64(kk);
   const z = f64x2.mul(s, s);
   const w = f64x2.mul(z, z);
   const t1 = f64x2.mul(w, f64x2.add(f64x2.splat(LG2), f64x2.mul(w, f64x2.add(f64x2.splat(LG4), f64x2.mul(w, f64x2.splat(LG6))))));
@@ -359,10 +384,10 @@ export function maxOf(ptr: usize, n: i32): f64 {
   const hfsq = f64x2.mul(f64x2.mul(f64x2.splat(0.5), f), f);
   const big = f64x2.sub(hi, f64x2.sub(f64x2.sub(hfsq, f64x2.add(f64x2.mul(s, f64x2.add(hfsq, R)), lo)), f));
   const small = f64x2.sub(hi, f64x2.sub(f64x2.sub(f64x2.mul(s, f64x2.sub(f, R)), lo), f));
-  const sel0: i64 = ((g0 - 0x6147a) | (0x6b851 - g0)) > 0 ? -1 : 0;
-  const sel1: i64 = ((g1 - 0x6147a) | (0x6b851 - g1)) > 0 ? -1 : 0;
-  const lnx = v128.bitselect(big, small, i64x2(sel0, sel1));
-  const y = f64x2(<f64>(k0 + i0), <f64>(k1 + i1));
+  // fdlibm's ((g - 0x6147a) | (0x6b851 - g)) > 0 (g < 2^20, so the i64 lanes give the i32 result).
+  const sel = i64x2.gt_s(v128.or(i64x2.sub(g, i64x2.splat(0x6147a)), i64x2.sub(i64x2.splat(0x6b851), g)), i64x2.splat(0));
+  const lnx = v128.bitselect(big, small, sel);
+  const y = lowWordsToF64(i64x2.add(k, i));
   const zz = f64x2.add(f64x2.mul(y, f64x2.splat(LOG10_2LO)), f64x2.mul(f64x2.splat(IVLN10), lnx));
   return f64x2.add(zz, f64x2.mul(y, f64x2.splat(LOG10_2HI)));
 }
@@ -376,34 +401,36 @@ export function maxOf(ptr: usize, n: i32): f64 {
 export function toDb(inPtr: usize, frames: i32, outPtr: usize, amin: f64, refDb: f64, floor: f64, cut: f64): void {
   const flo = <f32>floor;
   const vAmin = f64x2.splat(amin);
+  const vCut = f64x2.splat(cut);
+  const vFloor = f64x2.splat(floor);
+  const vRef = f64x2.splat(refDb);
+  const vFlo = f32x4.splat(flo);
+  const rowBytes = <usize>frames << 2;
   for (let t = 0; t < frames; t++) {
     const src = inPtr + (<usize>(t * nMels) << 3);
     let m = 0;
     for (; m + 1 < nMels; m += 2) {
       const p = v128.load(src + (<usize>m << 3));
-      const p0 = f64x2.extract_lane(p, 0);
-      const p1 = f64x2.extract_lane(p, 1);
       const o0 = outPtr + (<usize>(m * frames + t) << 2);
-      const o1 = o0 + (<usize>frames << 2);
-      if (p0 < cut && p1 < cut) {
+      const below = f64x2.lt(p, vCut);
+      if (i64x2.all_true(below)) {
         store<f32>(o0, flo);
-        store<f32>(o1, flo);
+        store<f32>(o0 + rowBytes, flo);
         continue;
       }
       const x = f64x2.max(vAmin, p);
-      let d0: f64, d1: f64;
-      if (log10x2Handles(f64x2.extract_lane(x, 0)) && log10x2Handles(f64x2.extract_lane(x, 1))) {
-        const l = log10x2(x);
-        d0 = 10.0 * f64x2.extract_lane(l, 0) - refDb;
-        d1 = 10.0 * f64x2.extract_lane(l, 1) - refDb;
-        d0 = d0 < floor ? floor : d0;
-        d1 = d1 < floor ? floor : d1;
+      let d: v128;
+      if (i64x2.all_true(log10x2Handles(x))) {
+        const v = f64x2.sub(f64x2.mul(f64x2.splat(10.0), log10x2(x)), vRef);
+        d = v128.bitselect(vFloor, v, f64x2.lt(v, vFloor));
       } else {
-        d0 = dbOf(p0, amin, refDb, floor);
-        d1 = dbOf(p1, amin, refDb, floor);
+        d = f64x2(dbOf(f64x2.extract_lane(p, 0), amin, refDb, floor), dbOf(f64x2.extract_lane(p, 1), amin, refDb, floor));
       }
-      store<f32>(o0, p0 < cut ? flo : <f32>d0);
-      store<f32>(o1, p1 < cut ? flo : <f32>d1);
+      // The f32 roundings in lanes 0 and 1 (demote rounds as a scalar f64 -> f32 conversion does);
+      // `floor` where p < cut.
+      const out = v128.bitselect(vFlo, f32x4.demote_f64x2_zero(d), i8x16.shuffle(below, below, 0, 1, 2, 3, 8, 9, 10, 11, 0, 1, 2, 3, 8, 9, 10, 11));
+      v128.store32_lane(o0, out, 0);
+      v128.store32_lane(o0 + rowBytes, out, 1);
     }
     for (; m < nMels; m++) {
       const p = load<f64>(src + (<usize>m << 3));
@@ -417,7 +444,7 @@ export function log10Many(inPtr: usize, n: i32, outPtr: usize): void {
   let i = 0;
   for (; i + 1 < n; i += 2) {
     const x = v128.load(inPtr + (<usize>i << 3));
-    if (log10x2Handles(f64x2.extract_lane(x, 0)) && log10x2Handles(f64x2.extract_lane(x, 1))) {
+    if (i64x2.all_true(log10x2Handles(x))) {
       v128.store(outPtr + (<usize>i << 3), log10x2(x));
     } else {
       store<f64>(outPtr + (<usize>i << 3), log10(f64x2.extract_lane(x, 0)));
