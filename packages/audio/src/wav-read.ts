@@ -9,6 +9,8 @@
 // 24-bit x/2^23, 32-bit x/2^31; float samples are taken as they are (float64 rounded to float32).
 // `mono` is the mean over channels (librosa.to_mono); for a mono file it is `channels[0]` itself.
 
+import { windowLength, windowStart } from './segment.ts';
+
 /** A file the decoder cannot or will not read; the message names the file and the problem. */
 export class WavError extends Error {
   /** A bad file is the user's to fix: stage CLIs print one line, not a stack. */
@@ -116,51 +118,56 @@ function parseFmt(view: DataView, bytes: Uint8Array, at: number, size: number, n
   return { format, channels, sampleRate, blockAlign, bitsPerSample };
 }
 
-/** Deinterleaves and scales `frames` frames starting at byte `at` into one array per channel. */
-function decodeSamples(view: DataView, bytes: Uint8Array, at: number, frames: number, f: FmtInfo): Float32Array[] {
+/**
+ * Channel `c` of frames [first, first + n) of the data chunk (which starts at byte `at`), scaled,
+ * into dst[0..n).
+ */
+function decodeChannel(view: DataView, bytes: Uint8Array, at: number, f: FmtInfo, c: number, first: number, n: number, dst: Float32Array): void {
+  if (n <= 0) return;
   const nch = f.channels;
-  const out: Float32Array[] = [];
-  for (let c = 0; c < nch; c++) out.push(new Float32Array(frames));
   const bps = f.bitsPerSample / 8;
   if (f.format === 'pcm' && f.bitsPerSample === 16 && (bytes.byteOffset + at) % 2 === 0 && LITTLE_ENDIAN) {
     // Fast path for the common case: an aligned Int16Array view over the data chunk.
-    const src = new Int16Array(bytes.buffer, bytes.byteOffset + at, frames * nch);
-    for (let c = 0; c < nch; c++) {
-      const dst = out[c]!;
-      for (let i = 0, j = c; i < frames; i++, j += nch) dst[i] = src[j]! / 32768;
-    }
-    return out;
+    const src = new Int16Array(bytes.buffer, bytes.byteOffset + at + first * f.blockAlign, n * nch);
+    for (let i = 0, j = c; i < n; i++, j += nch) dst[i] = src[j]! / 32768;
+    return;
   }
-  for (let c = 0; c < nch; c++) {
-    const dst = out[c]!;
-    let p = at + c * bps;
-    const step = f.blockAlign;
-    if (f.format === 'float') {
-      if (bps === 4) for (let i = 0; i < frames; i++, p += step) dst[i] = view.getFloat32(p, true);
-      else for (let i = 0; i < frames; i++, p += step) dst[i] = view.getFloat64(p, true);
-    } else if (bps === 1) {
-      for (let i = 0; i < frames; i++, p += step) dst[i] = (bytes[p]! - 128) / 128;
-    } else if (bps === 2) {
-      for (let i = 0; i < frames; i++, p += step) dst[i] = view.getInt16(p, true) / 32768;
-    } else if (bps === 3) {
-      for (let i = 0; i < frames; i++, p += step) {
-        const u = bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16);
-        dst[i] = ((u << 8) >> 8) / 8388608; // sign-extend 24 -> 32 bits
-      }
-    } else {
-      for (let i = 0; i < frames; i++, p += step) dst[i] = view.getInt32(p, true) / 2147483648;
+  let p = at + first * f.blockAlign + c * bps;
+  const step = f.blockAlign;
+  if (f.format === 'float') {
+    if (bps === 4) for (let i = 0; i < n; i++, p += step) dst[i] = view.getFloat32(p, true);
+    else for (let i = 0; i < n; i++, p += step) dst[i] = view.getFloat64(p, true);
+  } else if (bps === 1) {
+    for (let i = 0; i < n; i++, p += step) dst[i] = (bytes[p]! - 128) / 128;
+  } else if (bps === 2) {
+    for (let i = 0; i < n; i++, p += step) dst[i] = view.getInt16(p, true) / 32768;
+  } else if (bps === 3) {
+    for (let i = 0; i < n; i++, p += step) {
+      const u = bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16);
+      dst[i] = ((u << 8) >> 8) / 8388608; // sign-extend 24 -> 32 bits
     }
+  } else {
+    for (let i = 0; i < n; i++, p += step) dst[i] = view.getInt32(p, true) / 2147483648;
+  }
+}
+
+/** Deinterleaves and scales `frames` frames starting at byte `at` into one array per channel. */
+function decodeSamples(view: DataView, bytes: Uint8Array, at: number, frames: number, f: FmtInfo): Float32Array[] {
+  const out: Float32Array[] = [];
+  for (let c = 0; c < f.channels; c++) {
+    const dst = new Float32Array(frames);
+    decodeChannel(view, bytes, at, f, c, 0, frames, dst);
+    out.push(dst);
   }
   return out;
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** librosa.to_mono: the mean over channels (a new array unless there is one channel). */
-function toMono(channels: Float32Array[]): Float32Array {
+/** librosa.to_mono: the mean over channels (a new array, or `out`, unless there is one channel). */
+function toMono(channels: Float32Array[], out: Float32Array = new Float32Array(channels[0]!.length)): Float32Array {
   if (channels.length === 1) return channels[0]!;
   const n = channels[0]!.length;
-  const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     let s = 0;
     for (let c = 0; c < channels.length; c++) s += channels[c]![i]!;
@@ -169,12 +176,16 @@ function toMono(channels: Float32Array[]): Float32Array {
   return out;
 }
 
-/**
- * Decodes a WAV file held in memory. `name` is only used in error messages (pass the path).
- * Throws WavError for: not RIFF/WAVE, truncated header or data, missing `fmt ` or `data` chunk,
- * zero frames, unsupported codec or bit depth, block-align mismatch.
- */
-export function decodeWav(bytes: Uint8Array, name: string): DecodedWav {
+/** What the header says: the 'fmt ' chunk, where the 'data' chunk's samples start, how many frames. */
+interface WavLayout {
+  view: DataView;
+  fmt: FmtInfo;
+  dataAt: number; // byte offset of the first frame
+  frames: number;
+}
+
+/** Walks and checks the chunks of a WAV held in memory (the errors of decodeWav). */
+function parseWav(bytes: Uint8Array, name: string): WavLayout {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const len = bytes.byteLength;
   if (len < 12) throw new WavError(name, `truncated header: ${len} bytes, a RIFF/WAVE header needs at least 12`);
@@ -225,7 +236,17 @@ export function decodeWav(bytes: Uint8Array, name: string): DecodedWav {
   }
   const frames = data.size / fmt.blockAlign;
   if (frames === 0) throw new WavError(name, "zero frames: the 'data' chunk is empty");
-  const channels = decodeSamples(view, bytes, data.at, frames, fmt);
+  return { view, fmt, dataAt: data.at, frames };
+}
+
+/**
+ * Decodes a WAV file held in memory. `name` is only used in error messages (pass the path).
+ * Throws WavError for: not RIFF/WAVE, truncated header or data, missing `fmt ` or `data` chunk,
+ * zero frames, unsupported codec or bit depth, block-align mismatch.
+ */
+export function decodeWav(bytes: Uint8Array, name: string): DecodedWav {
+  const { view, fmt, dataAt, frames } = parseWav(bytes, name);
+  const channels = decodeSamples(view, bytes, dataAt, frames, fmt);
   return {
     sampleRate: fmt.sampleRate,
     channels,
@@ -233,4 +254,39 @@ export function decodeWav(bytes: Uint8Array, name: string): DecodedWav {
     bitsPerSample: fmt.bitsPerSample,
     format: fmt.format,
   };
+}
+
+/** One analysis window of a WAV file: its sample rate and the window's mono samples. */
+export interface WavWindow {
+  /** Hz */
+  sampleRate: number;
+  /** int(durationSeconds * sampleRate) samples, zero-padded past the end of the file */
+  samples: Float32Array;
+}
+
+/**
+ * The window that `segmentWindow(decodeWav(bytes, name).mono, sampleRate, offsetSeconds,
+ * durationSeconds)` gives (the same values), decoding only the window's frames: librosa.load(offset,
+ * duration) at the file's own rate. Writes into `out` when it has exactly the window's length
+ * (reuse one buffer across files of one rate), else into a new array. Throws as decodeWav does.
+ */
+export function decodeWavWindow(bytes: Uint8Array, name: string, offsetSeconds: number, durationSeconds: number, out?: Float32Array): WavWindow {
+  const { view, fmt, dataAt, frames } = parseWav(bytes, name);
+  const start = windowStart(fmt.sampleRate, offsetSeconds);
+  const n = windowLength(fmt.sampleRate, durationSeconds);
+  if (!(n >= 1) || !(start >= 0)) throw new RangeError(`decodeWavWindow: need offset >= 0 s and at least one sample, got offset ${offsetSeconds} s, duration ${durationSeconds} s`);
+  const samples = out?.length === n ? out : new Float32Array(n);
+  const have = Math.max(0, Math.min(frames, start + n) - start); // frames of the file inside the window
+  if (fmt.channels === 1) decodeChannel(view, bytes, dataAt, fmt, 0, start, have, samples);
+  else {
+    const channels: Float32Array[] = [];
+    for (let c = 0; c < fmt.channels; c++) {
+      const dst = new Float32Array(have);
+      decodeChannel(view, bytes, dataAt, fmt, c, start, have, dst);
+      channels.push(dst);
+    }
+    toMono(channels, samples);
+  }
+  samples.fill(0, have); // the padding (and what a reused buffer held)
+  return { sampleRate: fmt.sampleRate, samples };
 }

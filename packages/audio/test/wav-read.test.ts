@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeWav, WavError } from '@ser/audio';
+import { decodeWav, decodeWavWindow, segmentWindow, WavError } from '@ser/audio';
 import { ascii, encodeSamples, fmtChunk, ravdessWav, riff, tone } from '@ser/audio/testing';
 
 const ramp = (n: number, lo: number, hi: number) => Array.from({ length: n }, (_, i) => lo + ((hi - lo) * i) / (n - 1));
@@ -157,5 +157,45 @@ describe('decodeWav: bad files give one WavError naming the file and the problem
   it('a truncated trailing metadata chunk after a complete data chunk is tolerated', () => {
     const w = decodeWav(good.subarray(0, good.length - 20), 'cut-pmx.wav');
     expect(w.mono.length).toBe(100);
+  });
+});
+
+describe('decodeWavWindow: the window of decodeWav + segmentWindow, decoding only its frames', () => {
+  const same = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  const n = 1000;
+  const l = tone(n, 300, 8000, 0.5);
+  const r = tone(n, 700, 8000, 0.3);
+  const files: Record<string, Uint8Array> = {
+    'mono 16-bit (aligned fast path)': ravdessWav([l], 8000),
+    'stereo 16-bit': ravdessWav([l, r], 8000),
+    'mono 24-bit': riff([fmtChunk({ channels: 1, rate: 8000, bits: 24 }), { id: 'data', body: encodeSamples([l], 24) }]),
+    '3-channel float64': riff([fmtChunk({ tag: 3, channels: 3, rate: 8000, bits: 64 }), { id: 'data', body: encodeSamples([l, r, l.map((v) => -v / 3)], 64, true) }]),
+    '8-bit': riff([fmtChunk({ channels: 1, rate: 8000, bits: 8 }), { id: 'data', body: encodeSamples([l], 8) }]),
+  };
+  // offset / duration in s at 8 kHz: inside the file, running past its end, starting past it,
+  // the whole file, and the cases where int() of offset * sr and duration * sr truncate.
+  const windows: [number, number][] = [[0.01, 0.05], [0.1, 0.05], [0.12, 0.02], [0, 0.125], [0.2, 0.01], [0.0101, 0.03337]];
+  for (const [kind, bytes] of Object.entries(files)) {
+    it(`${kind}: same samples for every window, and into a reused buffer`, () => {
+      const full = decodeWav(bytes, 'x.wav');
+      for (const [offset, duration] of windows) {
+        const want = segmentWindow(full.mono, full.sampleRate, offset, duration);
+        const got = decodeWavWindow(bytes, 'x.wav', offset, duration);
+        expect(got.sampleRate).toBe(8000);
+        expect(same(got.samples, want)).toBe(true);
+        const dirty = new Float32Array(want.length).fill(7); // a reused buffer's old contents
+        const reused = decodeWavWindow(bytes, 'x.wav', offset, duration, dirty);
+        expect(reused.samples).toBe(dirty);
+        expect(same(reused.samples, want)).toBe(true);
+      }
+    });
+  }
+  it('a buffer of another length is not used; bad files and windows throw as decodeWav does', () => {
+    const bytes = files['mono 16-bit (aligned fast path)']!;
+    const other = new Float32Array(3);
+    expect(decodeWavWindow(bytes, 'x.wav', 0, 0.01, other).samples).not.toBe(other);
+    expect(() => decodeWavWindow(riff([], { form: 'AVI ' }), 'some/bad.wav', 0, 1)).toThrow(/^some\/bad\.wav: not a RIFF\/WAVE file/);
+    expect(() => decodeWavWindow(bytes, 'x.wav', -1, 1)).toThrow(RangeError);
+    expect(() => decodeWavWindow(bytes, 'x.wav', 0, 1e-6)).toThrow(/at least one sample/);
   });
 });
