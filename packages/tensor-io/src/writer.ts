@@ -59,7 +59,12 @@ export interface TensorWriterOptions {
  * Identical rows and schema give byte-identical files (no timestamps; metadata keys sorted).
  */
 export class TensorFileWriter {
-  private rows: TensorRow[] = [];
+  // The batch being filled: each row's labels, and its tensor copied in at write() (so a caller may
+  // reuse its buffer): for a fixed shape into batchValues, one buffer reused from batch to batch (a
+  // fresh one per batch costs page faults, not copying); for a variable shape into `tensors`.
+  private labels: TensorRow['labels'][] = [];
+  private tensors: Float32Array[] = [];
+  private batchValues = new Float32Array(0);
   private rowFloats = 0;
   private count = 0;
   private closed = false;
@@ -97,16 +102,33 @@ export class TensorFileWriter {
 
   /** Rows written so far. */
   get rowCount(): number {
-    return this.count + this.rows.length;
+    return this.count + this.labels.length;
   }
 
-  /** Adds one row; validates its labels and tensor length against the schema. */
+  /**
+   * Adds one row; validates its labels and tensor length against the schema. The tensor is copied:
+   * the caller may reuse its buffer once the returned promise resolves (await every write).
+   */
   async write(row: TensorRow): Promise<void> {
     if (this.closed) throw new TensorFileError(`${this.path}: write after close`);
     this.checkRow(row);
-    this.rows.push(row);
-    this.rowFloats += row.tensor.length;
-    if (this.rows.length >= this.batchRows || this.rowFloats * 4 >= MAX_BATCH_BYTES) await this.flushBatch();
+    const n = row.tensor.length;
+    if (this.fixedSize >= 0) {
+      const at = this.rowFloats;
+      if (this.batchValues.length < at + n) {
+        // Room for a whole batch: batchRows rows, or the rows that reach MAX_BATCH_BYTES.
+        const rows = Math.min(this.batchRows, Math.ceil(MAX_BATCH_BYTES / 4 / Math.max(1, n)));
+        const grown = new Float32Array(Math.max(at + n, rows * n));
+        grown.set(this.batchValues.subarray(0, at));
+        this.batchValues = grown;
+      }
+      this.batchValues.set(row.tensor, at);
+    } else {
+      this.tensors.push(row.tensor.slice());
+    }
+    this.labels.push(row.labels);
+    this.rowFloats += n;
+    if (this.labels.length >= this.batchRows || this.rowFloats * 4 >= MAX_BATCH_BYTES) await this.flushBatch();
   }
 
   /** Writes the last batch and the footer, closes the file and moves it to `path`. */
@@ -128,7 +150,8 @@ export class TensorFileWriter {
   /** Drops the partial file (use when a stage fails mid-way). */
   async abort(): Promise<void> {
     this.closed = true;
-    this.rows = [];
+    this.labels = [];
+    this.tensors = [];
     await this.fh.close().catch(() => {});
     await rm(this.tmpPath, { force: true });
   }
@@ -154,39 +177,43 @@ export class TensorFileWriter {
   }
 
   private async flushBatch(): Promise<void> {
-    const rows = this.rows;
-    if (rows.length === 0) return;
-    this.rows = [];
+    const labels = this.labels;
+    const tensors = this.tensors;
+    if (labels.length === 0) return;
+    const total = this.rowFloats;
+    this.labels = [];
+    this.tensors = [];
     this.rowFloats = 0;
-    const children: Data[] = this.schema.columns.map((c) => labelData(c.type, rows.map((r) => r.labels[c.name]!)));
-    children.push(this.tensorData(rows));
+    const children: Data[] = this.schema.columns.map((c) => labelData(c.type, labels.map((l) => l[c.name]!)));
+    children.push(this.tensorData(tensors, labels.length, total));
     const struct = makeData({
       type: new Struct(this.arrowSchema.fields),
-      length: rows.length,
+      length: labels.length,
       nullCount: 0,
       children,
     });
     this.writer.write(new RecordBatch(this.arrowSchema, struct));
-    this.count += rows.length;
+    this.count += labels.length;
+    // The batch's bytes are written out before write() returns, so batchValues is free again.
     await this.flushSink();
   }
 
-  private tensorData(rows: TensorRow[]): Data {
-    const total = rows.reduce((a, r) => a + r.tensor.length, 0);
+  private tensorData(tensors: Float32Array[], rows: number, total: number): Data {
+    const field = this.arrowSchema.fields[this.arrowSchema.fields.length - 1]!;
+    if (this.fixedSize >= 0) {
+      const child = makeData({ type: new Float32(), length: total, nullCount: 0, data: this.batchValues.subarray(0, total) });
+      return makeData({ type: field.type as FixedSizeList<Float32>, length: rows, nullCount: 0, child });
+    }
     const values = new Float32Array(total);
+    const offsets = new Int32Array(rows + 1);
     let pos = 0;
-    const offsets = new Int32Array(rows.length + 1);
-    rows.forEach((r, i) => {
-      values.set(r.tensor, pos);
-      pos += r.tensor.length;
+    tensors.forEach((t, i) => {
+      values.set(t, pos);
+      pos += t.length;
       offsets[i + 1] = pos;
     });
-    const field = this.arrowSchema.fields[this.arrowSchema.fields.length - 1]!;
     const child = makeData({ type: new Float32(), length: total, nullCount: 0, data: values });
-    if (this.fixedSize < 0) {
-      return makeData({ type: field.type as List<Float32>, length: rows.length, nullCount: 0, valueOffsets: offsets, child });
-    }
-    return makeData({ type: field.type as FixedSizeList<Float32>, length: rows.length, nullCount: 0, child });
+    return makeData({ type: field.type as List<Float32>, length: rows, nullCount: 0, valueOffsets: offsets, child });
   }
 
   private async flushSink(): Promise<void> {

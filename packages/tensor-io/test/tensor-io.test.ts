@@ -113,6 +113,33 @@ describe('round trip', () => {
     expect(t.batches.map((b) => b.numRows)).toEqual([4, 4, 2]);
   });
 
+  it('write copies the tensor: one buffer reused for every row gives the same bytes as fresh ones', async () => {
+    const fresh = join(dir, 'fresh.arrow');
+    await writeFixed(fresh, 10, 4); // batches of 4, 4, 2: the batch buffer is reused too
+    const reused = join(dir, 'reused.arrow');
+    const w = await TensorFileWriter.open(reused, labelsSchema, { batchRows: 4 });
+    const buf = new Float32Array(6);
+    for (let i = 0; i < 10; i++) {
+      const r = rowOf(i, 6);
+      buf.set(r.tensor);
+      await w.write({ labels: r.labels, tensor: buf });
+      buf.fill(NaN); // what the caller does with its buffer next must not reach the file
+    }
+    await w.close();
+    expect((await readFile(reused)).equals(await readFile(fresh))).toBe(true);
+    const vp = join(dir, 'var-reused.arrow');
+    const v = await TensorFileWriter.open(vp, { columns: [{ name: 'id', type: 'utf8' }], shape: [-1] }, { batchRows: 2 });
+    const vb = new Float32Array(4);
+    for (let i = 0; i < 3; i++) {
+      vb.fill(i);
+      await v.write({ labels: { id: `r${i}` }, tensor: vb.subarray(0, i + 1) });
+    }
+    await v.close();
+    const got = [];
+    for await (const r of readTensorRows(vp, { shape: [-1] })) got.push(Array.from(r.tensor));
+    expect(got).toEqual([[0], [1, 1], [2, 2, 2]]);
+  });
+
   it('zero rows is a valid file', async () => {
     const p = join(dir, 'empty.arrow');
     await writeFixed(p, 0);
