@@ -125,10 +125,22 @@ export function computeLogMel(signal: ArrayLike<number>, sampleRate: number, fp:
   return new LogMelExtractor(logMelConfig(fp, sampleRate)).extract(signal);
 }
 
-/** The log-mel of one audio row (a Float32Array of samples), a fresh Float32Array [n_mels, frames]. */
-export function logMelOfRow(extractor: LogMelExtractor, samples: unknown): Float32Array {
-  if (!(samples instanceof Float32Array)) throw new TypeError(`expected a Float32Array row, got ${Object.prototype.toString.call(samples)}`);
-  return extractor.extract(samples);
+/**
+ * One row's work: its samples, and the buffer its log-mel goes into ([n_mels, frames]), which the
+ * stage reuses from row to row (moved to a worker and back, not copied).
+ */
+export interface LogMelTask {
+  samples: Float32Array;
+  out: Float32Array;
+}
+
+/** The log-mel of one audio row, written into and returned as `task.out`. */
+export function logMelOfRow(extractor: LogMelExtractor, task: unknown): Float32Array {
+  const t = task as Partial<LogMelTask> | null;
+  if (!(t?.samples instanceof Float32Array) || !(t.out instanceof Float32Array)) {
+    throw new TypeError(`expected { samples, out } Float32Arrays, got ${Object.prototype.toString.call(task)}`);
+  }
+  return extractor.extract(t.samples, t.out);
 }
 
 /**

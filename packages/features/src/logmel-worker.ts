@@ -9,5 +9,6 @@ import { logMelOfRow } from './core.ts';
 const extractor = new LogMelExtractor(workerData as LogMelConfig);
 serveTasks((message) => {
   const feat = logMelOfRow(extractor, message);
+  // The output buffer goes back to the stage, which sends it out again with a later row.
   return { result: feat, transfer: [feat.buffer as ArrayBuffer] };
 });
