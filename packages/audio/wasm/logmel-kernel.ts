@@ -54,6 +54,21 @@ function fillLane(xPtr: usize, len: i32, isF32: bool, t: i32, lane: i32): void {
   for (let i = max(hi, winStart); i < winEnd; i++) store<f64>(d + (<usize>i << 4), 0.0);
 }
 
+/**
+ * fillLane for both lanes of float32 input when neither frame reaches past the signal: frame
+ * samples x[base0 + i] and x[base1 + i] times window[i] for the window's non-zero span (the same
+ * products as fillLane).
+ */
+function fillBothF32(xPtr: usize, base0: i32, base1: i32): void {
+  const p0 = xPtr + (<usize>base0 << 2);
+  const p1 = xPtr + (<usize>base1 << 2);
+  for (let i = winStart; i < winEnd; i++) {
+    const o = <usize>i;
+    const v = f64x2.replace_lane(f64x2.splat(<f64>load<f32>(p0 + (o << 2))), 1, <f64>load<f32>(p1 + (o << 2)));
+    v128.store(dataPtr + (o << 4), f64x2.mul(v, v128.load64_splat(winPtr + (o << 3))));
+  }
+}
+
 @inline function at(p: usize, i: i32): usize {
   return p + (<usize>i << 4);
 }
@@ -193,7 +208,7 @@ function powerAndMel(outPtr: usize, t: i32, both: bool): void {
     const k = load<i32>(bandStartPtr + (<usize>m << 2)) - b;
     let acc = f64x2.splat(0.0);
     for (let j = b; j < e; j++) {
-      acc = f64x2.add(acc, f64x2.mul(f64x2.splat(load<f64>(bandWeightPtr + (<usize>j << 3))), v128.load(at(powerPtr, k + j))));
+      acc = f64x2.add(acc, f64x2.mul(v128.load64_splat(bandWeightPtr + (<usize>j << 3)), v128.load(at(powerPtr, k + j))));
     }
     store<f64>(row0 + (<usize>m << 3), f64x2.extract_lane(acc, 0));
     if (both) store<f64>(row1 + (<usize>m << 3), f64x2.extract_lane(acc, 1));
@@ -205,10 +220,16 @@ function powerAndMel(outPtr: usize, t: i32, both: bool): void {
  * frame-major f64[frames, nMels] at outPtr.
  */
 export function melByFrame(xPtr: usize, len: i32, isF32: bool, frames: i32, outPtr: usize): void {
+  const half = nFft >> 1;
   for (let t = 0; t < frames; t += 2) {
     const both = t + 1 < frames;
-    fillLane(xPtr, len, isF32, t, 0);
-    fillLane(xPtr, len, isF32, both ? t + 1 : t, 1);
+    const t1 = both ? t + 1 : t;
+    // Both frames' windows inside the signal (all but the edges): fill both lanes at once.
+    if (isF32 && t * hop - half + winStart >= 0 && t1 * hop - half + winEnd <= len) fillBothF32(xPtr, t * hop - half, t1 * hop - half);
+    else {
+      fillLane(xPtr, len, isF32, t, 0);
+      fillLane(xPtr, len, isF32, t1, 1);
+    }
     realTransform4();
     powerAndMel(outPtr, t, both);
   }
@@ -332,46 +353,52 @@ export function maxOf(ptr: usize, n: i32): f64 {
   return v < floor ? floor : v;
 }
 
-/** The low 32 bits of both i64 lanes of `v` as f64x2 (exact: the values are small integers). */
-@inline function lowWordsToF64(v: v128): v128 {
-  return f64x2.convert_low_i32x4_s(i8x16.shuffle(v, v, 0, 1, 2, 3, 8, 9, 10, 11, 0, 1, 2, 3, 8, 9, 10, 11));
+// The integer steps below work on i32x4 lanes: a float64 lane's high word is i32 lane 1 (lane 0)
+// or 3 (lane 1), as fdlibm's __HI(x); lanes 0 and 2 compute garbage that is never used. (i32x4
+// shifts and compares are single SSE2 instructions; most i64x2 ones are not.)
+
+/** i32 lanes 1 and 3 of `v` as f64x2 (exact: the values are small integers). */
+@inline function highLanesToF64(v: v128): v128 {
+  return f64x2.convert_low_i32x4_s(i32x4.shuffle(v, v, 1, 3, 1, 3));
+}
+
+/** i32 lanes 1 and 3 of `v` widened to both halves of their f64x2 lane (a mask per float64 lane). */
+@inline function highLanesMask(v: v128): v128 {
+  return i32x4.shuffle(v, v, 1, 1, 3, 3);
 }
 
 /**
  * All-ones in each lane of `x` (f64x2) for which log10x2 computes log10: x positive, normal and
  * finite, and outside fdlibm log's special branch for |f| < 2^-20 after its reduction (which
- * holds x = 1). Integer steps on both lanes at once (i64x2, the high word sign-extended).
+ * holds x = 1).
  */
 @inline function log10x2Handles(x: v128): v128 {
-  const h = i64x2.shr_s(x, 32);
-  const normal = v128.and(i64x2.ge_s(h, i64x2.splat(0x00100000)), i64x2.lt_s(h, i64x2.splat(0x7ff00000)));
-  // fdlibm's g = (x1's high word) & 0xfffff is h & 0xfffff (the exponent bits it sets are masked off).
-  const g = v128.and(h, i64x2.splat(0x000fffff));
-  const f2 = v128.and(i64x2.add(g, i64x2.splat(2)), i64x2.splat(0x000fffff));
-  return v128.and(normal, i64x2.ge_s(f2, i64x2.splat(3)));
+  const normal = v128.and(i32x4.ge_s(x, i32x4.splat(0x00100000)), i32x4.lt_s(x, i32x4.splat(0x7ff00000)));
+  // fdlibm's g = (x1's high word) & 0xfffff is hx & 0xfffff (the exponent bits it sets are masked off).
+  const f2 = v128.and(i32x4.add(x, i32x4.splat(2)), i32x4.splat(0x000fffff));
+  return highLanesMask(v128.and(normal, i32x4.ge_s(f2, i32x4.splat(3))));
 }
 
 /**
  * log10 of two values at once (lanes of `x`, each one that log10x2Handles), the float64
- * operations of log10 and fdlibmLog above in the same order per lane; their integer steps on
- * i64x2 lanes (the high word sign-extended), which give the same integers.
+ * operations of log10 and fdlibmLog above in the same order per lane, and their integer steps on
+ * the high words (i32 lanes 1 and 3).
  */
 @inline function log10x2(x: v128): v128 {
-  const h = i64x2.shr_s(x, 32);
-  const mask20 = i64x2.splat(0x000fffff);
   // log10: x = 2^(k + i) * x1, x1 in [1, 2) (k >= 0) or [0.5, 1) (k < 0); i = 1 when k < 0.
-  const k = i64x2.sub(i64x2.shr_s(h, 20), i64x2.splat(1023));
-  const i = i64x2.shr_u(k, 63);
+  const k = i32x4.sub(i32x4.shr_s(x, 20), i32x4.splat(1023));
+  const i = i32x4.shr_u(k, 31);
   // log(x1): its own reduction. x1's high word is g | (0x3ff - i) << 20, so its exponent step
   // gives -i, plus 1 when the mantissa is past sqrt(2) (the 0x95f64 test).
-  const g = v128.and(h, mask20);
-  const up = v128.and(i64x2.add(g, i64x2.splat(0x95f64)), i64x2.splat(0x100000));
-  const kk = i64x2.sub(i64x2.shr_u(up, 20), i);
-  const nHigh = v128.or(g, v128.xor(up, i64x2.splat(0x3ff00000)));
-  const n = v128.or(i64x2.shl(nHigh, 32), v128.and(x, i64x2.splat(0xffffffff)));
+  const g = v128.and(x, i32x4.splat(0x000fffff));
+  const up = v128.and(i32x4.add(g, i32x4.splat(0x95f64)), i32x4.splat(0x100000));
+  const kk = i32x4.sub(i32x4.shr_u(up, 20), i);
+  const nHigh = v128.or(g, v128.xor(up, i32x4.splat(0x3ff00000)));
+  // The normalised value: x's low words, the new high words.
+  const n = i8x16.shuffle(x, nHigh, 0, 1, 2, 3, 20, 21, 22, 23, 8, 9, 10, 11, 28, 29, 30, 31);
   const f = f64x2.sub(n, f64x2.splat(1.0));
   const s = f64x2.div(f, f64x2.add(f64x2.splat(2.0), f));
-  const dk = lowWordsToF64(kk);
+  const dk = highLanesToF64(kk);
   const z = f64x2.mul(s, s);
   const w = f64x2.mul(z, z);
   const t1 = f64x2.mul(w, f64x2.add(f64x2.splat(LG2), f64x2.mul(w, f64x2.add(f64x2.splat(LG4), f64x2.mul(w, f64x2.splat(LG6))))));
@@ -384,10 +411,10 @@ export function maxOf(ptr: usize, n: i32): f64 {
   const hfsq = f64x2.mul(f64x2.mul(f64x2.splat(0.5), f), f);
   const big = f64x2.sub(hi, f64x2.sub(f64x2.sub(hfsq, f64x2.add(f64x2.mul(s, f64x2.add(hfsq, R)), lo)), f));
   const small = f64x2.sub(hi, f64x2.sub(f64x2.sub(f64x2.mul(s, f64x2.sub(f, R)), lo), f));
-  // fdlibm's ((g - 0x6147a) | (0x6b851 - g)) > 0 (g < 2^20, so the i64 lanes give the i32 result).
-  const sel = i64x2.gt_s(v128.or(i64x2.sub(g, i64x2.splat(0x6147a)), i64x2.sub(i64x2.splat(0x6b851), g)), i64x2.splat(0));
+  // fdlibm's ((g - 0x6147a) | (0x6b851 - g)) > 0.
+  const sel = highLanesMask(i32x4.gt_s(v128.or(i32x4.sub(g, i32x4.splat(0x6147a)), i32x4.sub(i32x4.splat(0x6b851), g)), i32x4.splat(0)));
   const lnx = v128.bitselect(big, small, sel);
-  const y = lowWordsToF64(i64x2.add(k, i));
+  const y = highLanesToF64(i32x4.add(k, i));
   const zz = f64x2.add(f64x2.mul(y, f64x2.splat(LOG10_2LO)), f64x2.mul(f64x2.splat(IVLN10), lnx));
   return f64x2.add(zz, f64x2.mul(y, f64x2.splat(LOG10_2HI)));
 }
