@@ -130,13 +130,22 @@ function realTransform4(): void {
       v128.store(at(specPtr, outOff + 7), T3r);
     }
   }
+  // fft.js's radix-4 passes. Within a pass every butterfly reads and writes its own positions, so
+  // their order is free: the loop over blocks runs inside the loop over twiddles, which are then
+  // loaded once per pass instead of once per block.
   for (step >>= 2; step >= 2; step >>= 2) {
     len = (size / step) << 1;
     const halfLen = len >>> 1;
     const quarterLen = halfLen >>> 1;
     const hquarterLen = quarterLen >>> 1;
-    for (let outOff = 0; outOff < size; outOff += len) {
-      for (let i = 0, k = 0; i <= hquarterLen; i += 2, k += step) {
+    for (let i = 0, k = 0; i <= hquarterLen; i += 2, k += step) {
+      const tBr = v128.load64_splat(tablePtr + (<usize>k << 3));
+      const tBi = v128.load64_splat(tablePtr + (<usize>(k + 1) << 3));
+      const tCr = v128.load64_splat(tablePtr + (<usize>(2 * k) << 3));
+      const tCi = v128.load64_splat(tablePtr + (<usize>(2 * k + 1) << 3));
+      const tDr = v128.load64_splat(tablePtr + (<usize>(3 * k) << 3));
+      const tDi = v128.load64_splat(tablePtr + (<usize>(3 * k + 1) << 3));
+      for (let outOff = 0; outOff < size; outOff += len) {
         const A = outOff + i;
         const B = A + quarterLen;
         const C = B + quarterLen;
@@ -149,16 +158,10 @@ function realTransform4(): void {
         const Ci = v128.load(at(specPtr, C + 1));
         const Dr = v128.load(at(specPtr, D));
         const Di = v128.load(at(specPtr, D + 1));
-        const tBr = v128.load64_splat(tablePtr + (<usize>k << 3));
-        const tBi = v128.load64_splat(tablePtr + (<usize>(k + 1) << 3));
         const MBr = f64x2.sub(f64x2.mul(Br, tBr), f64x2.mul(Bi, tBi));
         const MBi = f64x2.add(f64x2.mul(Br, tBi), f64x2.mul(Bi, tBr));
-        const tCr = v128.load64_splat(tablePtr + (<usize>(2 * k) << 3));
-        const tCi = v128.load64_splat(tablePtr + (<usize>(2 * k + 1) << 3));
         const MCr = f64x2.sub(f64x2.mul(Cr, tCr), f64x2.mul(Ci, tCi));
         const MCi = f64x2.add(f64x2.mul(Cr, tCi), f64x2.mul(Ci, tCr));
-        const tDr = v128.load64_splat(tablePtr + (<usize>(3 * k) << 3));
-        const tDi = v128.load64_splat(tablePtr + (<usize>(3 * k + 1) << 3));
         const MDr = f64x2.sub(f64x2.mul(Dr, tDr), f64x2.mul(Di, tDi));
         const MDi = f64x2.add(f64x2.mul(Dr, tDi), f64x2.mul(Di, tDr));
         const T0r = f64x2.add(Ar, MCr);
