@@ -5,7 +5,7 @@
 // generated WAVs. librosa: `../shared/tools/setup-librosa.sh` builds an offline librosa 0.11 and
 // prints the PYTHONPATH to export.
 //
-//   npm run bench -w packages/features     # env: BENCH_CLIPS (240), BENCH_REPEATS (3), BENCH_CHUNK (48), BENCH_WORKERS (auto)
+//   npm run bench -w packages/features     # env: BENCH_CLIPS (240), BENCH_REPEATS (3), BENCH_CHUNK (48), BENCH_WORKERS (auto), BENCH_TRACE=1
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -15,12 +15,13 @@ import * as audio from '@ser/audio';
 import { LogMelExtractor } from '@ser/audio';
 import { orderedPool, resolveWorkers, workersParam } from '@ser/stage-kit';
 import { decodeNpy } from '../src/npy.ts';
-import { DURATION, LOGMEL, OFFSET, SR, clipLogMel } from './clip.ts';
+import { DURATION, LOGMEL, OFFSET, SR, clipLogMel, type ClipTask } from './clip.ts';
 
 const CLIPS = Number(process.env.BENCH_CLIPS ?? 240);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const CHUNK = Number(process.env.BENCH_CHUNK ?? 48); // clips per round
 const WORKERS = resolveWorkers(workersParam(process.env.BENCH_WORKERS ?? 'auto', 'BENCH_WORKERS'));
+const TRACE = process.env.BENCH_TRACE === '1'; // print every round's figure (to see a disturbed run)
 const here = new URL('.', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'ser-bench-'));
 
@@ -72,25 +73,38 @@ function oursInProcess(files: string[]): { contender: Contender; first: Float32A
   const ex = new LogMelExtractor(LOGMEL);
   const first = clipLogMel(files[0]!, ex).slice();
   for (const f of files) clipLogMel(f, ex); // warm-up (JIT, kernel memory)
+  const out = new Float32Array(first.length); // reused from clip to clip, as in the features stage
   const pass = async (a: number, b: number): Promise<Pass> => {
     const t0 = performance.now();
     const c0 = process.cpuUsage();
-    for (let i = a; i < b; i++) clipLogMel(files[i]!, ex);
+    for (let i = a; i < b; i++) clipLogMel(files[i]!, ex, out);
     const c = process.cpuUsage(c0);
     return { seconds: (performance.now() - t0) / 1000, cpu_seconds: (c.user + c.system) / 1e6 };
   };
   return { contender: { name: 'ours, 1 thread (wasm SIMD kernel)', pass, close: async () => {} }, first };
 }
 
-/** Ours on N worker threads (stage-kit's orderedPool, as the features stage), after a warm-up pass. */
+/**
+ * Ours on N worker threads (stage-kit's orderedPool), after a warm-up pass. As in the features
+ * stage, each clip's output buffer goes to a worker and comes back with the result, to be reused.
+ */
 async function oursWorkers(files: string[], first: Float32Array): Promise<Contender> {
   const ex = new LogMelExtractor(LOGMEL);
-  const pool = orderedPool<Float32Array>({ workers: WORKERS, entry: new URL('./clip-worker.mjs', import.meta.url), inline: (p) => clipLogMel(p as string, ex) });
+  const spare: Float32Array[] = [];
+  const pool = orderedPool<Float32Array>({
+    workers: WORKERS,
+    entry: new URL('./clip-worker.mjs', import.meta.url),
+    inline: (t) => clipLogMel((t as ClipTask).path, ex, (t as ClipTask).out),
+  });
   const run = (chunk: string[]) =>
     pool.map(chunk, {
-      task: (f) => ({ message: f }),
+      task: (path) => {
+        const out = spare.pop() ?? new Float32Array(first.length);
+        return { message: { path, out } satisfies ClipTask, transfer: [out.buffer as ArrayBuffer] };
+      },
       onResult: (y, f) => {
         if (f === files[0] && !Buffer.from(y.buffer, y.byteOffset, y.byteLength).equals(Buffer.from(first.buffer))) throw new Error('worker output differs from the in-process output');
+        spare.push(y);
       },
       describe: (f) => f,
     });
@@ -139,6 +153,24 @@ async function python(name: string, listFile: string, extra: string[]): Promise<
   };
 }
 
+/**
+ * The CPU model, with its family/model numbers and widest vector extension where /proc/cpuinfo
+ * says (a VM's model name alone, e.g. "AMD EPYC", does not tell its generations apart, and NumPy's
+ * speed depends on AVX-512 while wasm SIMD is 128-bit everywhere).
+ */
+function cpuName(): string {
+  const name = cpus()[0]?.model ?? 'unknown CPU';
+  try {
+    const info = readFileSync('/proc/cpuinfo', 'utf8');
+    const field = (k: string) => new RegExp(`^${k}\\s*:\\s*(.*)$`, 'm').exec(info)?.[1];
+    const flags = field('flags') ?? '';
+    const simd = /\bavx512f\b/.test(flags) ? 'AVX-512' : /\bavx2\b/.test(flags) ? 'AVX2' : 'SSE';
+    return `${name}, family ${field('cpu family') ?? '?'} model ${field('model') ?? '?'}, ${simd}`;
+  } catch {
+    return name;
+  }
+}
+
 function listFiles(): { files: string[]; source: string } {
   const dir = process.env.RAVDESS_DIR;
   if (!dir) {
@@ -158,7 +190,7 @@ async function main(): Promise<void> {
   const { files, source } = listFiles();
   const listFile = join(tmp, 'files.txt');
   writeFileSync(listFile, files.join('\n') + '\n');
-  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  const cpu = cpuName();
   console.log(`${source}; ${REPEATS} passes in rounds of ${CHUNK} clips, every run timed on each round in turn; window ${OFFSET}+${DURATION} s at ${SR} Hz; n_fft 1024, win 512, hop 256, 128 mels`);
   console.log(`${availableParallelism()} cores (${cpu}); node ${process.version}`);
 
@@ -183,7 +215,10 @@ async function main(): Promise<void> {
     for (let a = 0; a < files.length; a += CHUNK, round++) {
       for (let k = 0; k < contenders.length; k++) {
         const c = contenders[(round + k) % contenders.length]!;
-        passes.get(c)!.push(await c.pass(a, Math.min(files.length, a + CHUNK)));
+        const b = Math.min(files.length, a + CHUNK);
+        const p = await c.pass(a, b);
+        passes.get(c)!.push(p);
+        if (TRACE) console.log(`round ${round}: ${c.name}: ${((b - a) / p.seconds).toFixed(1)} clips/s`);
       }
     }
   }
