@@ -73,8 +73,12 @@ function fillBothF32(xPtr: usize, base0: i32, base1: i32): void {
   return p + (<usize>i << 4);
 }
 
-/** fft.js's _realTransform4 (forward) on both lanes: data -> spec. */
-function realTransform4(): void {
+/**
+ * fft.js's _realTransform4 (forward) on both lanes: data -> spec, except that the last radix-4
+ * pass writes the power spectrum (bins 0..nFft/2) straight into power; returns whether it did
+ * (an n_fft of 4 has no such pass).
+ */
+function realTransform4(): bool {
   const size = nFft << 1;
   let step = 1 << width;
   let len = (size / step) << 1;
@@ -132,73 +136,87 @@ function realTransform4(): void {
   }
   // fft.js's radix-4 passes. Within a pass every butterfly reads and writes its own positions, so
   // their order is free: the loop over blocks runs inside the loop over twiddles, which are then
-  // loaded once per pass instead of once per block.
+  // loaded once per pass instead of once per block. The last pass (one block spanning the whole
+  // spectrum) writes |X|^2 of each bin instead of X.
   for (step >>= 2; step >= 2; step >>= 2) {
     len = (size / step) << 1;
-    const halfLen = len >>> 1;
-    const quarterLen = halfLen >>> 1;
-    const hquarterLen = quarterLen >>> 1;
-    for (let i = 0, k = 0; i <= hquarterLen; i += 2, k += step) {
-      const tBr = v128.load64_splat(tablePtr + (<usize>k << 3));
-      const tBi = v128.load64_splat(tablePtr + (<usize>(k + 1) << 3));
-      const tCr = v128.load64_splat(tablePtr + (<usize>(2 * k) << 3));
-      const tCi = v128.load64_splat(tablePtr + (<usize>(2 * k + 1) << 3));
-      const tDr = v128.load64_splat(tablePtr + (<usize>(3 * k) << 3));
-      const tDi = v128.load64_splat(tablePtr + (<usize>(3 * k + 1) << 3));
-      for (let outOff = 0; outOff < size; outOff += len) {
-        const A = outOff + i;
-        const B = A + quarterLen;
-        const C = B + quarterLen;
-        const D = C + quarterLen;
-        const Ar = v128.load(at(specPtr, A));
-        const Ai = v128.load(at(specPtr, A + 1));
-        const Br = v128.load(at(specPtr, B));
-        const Bi = v128.load(at(specPtr, B + 1));
-        const Cr = v128.load(at(specPtr, C));
-        const Ci = v128.load(at(specPtr, C + 1));
-        const Dr = v128.load(at(specPtr, D));
-        const Di = v128.load(at(specPtr, D + 1));
-        const MBr = f64x2.sub(f64x2.mul(Br, tBr), f64x2.mul(Bi, tBi));
-        const MBi = f64x2.add(f64x2.mul(Br, tBi), f64x2.mul(Bi, tBr));
-        const MCr = f64x2.sub(f64x2.mul(Cr, tCr), f64x2.mul(Ci, tCi));
-        const MCi = f64x2.add(f64x2.mul(Cr, tCi), f64x2.mul(Ci, tCr));
-        const MDr = f64x2.sub(f64x2.mul(Dr, tDr), f64x2.mul(Di, tDi));
-        const MDi = f64x2.add(f64x2.mul(Dr, tDi), f64x2.mul(Di, tDr));
-        const T0r = f64x2.add(Ar, MCr);
-        const T0i = f64x2.add(Ai, MCi);
-        const T1r = f64x2.sub(Ar, MCr);
-        const T1i = f64x2.sub(Ai, MCi);
-        const T2r = f64x2.add(MBr, MDr);
-        const T2i = f64x2.add(MBi, MDi);
-        const T3r = f64x2.sub(MBr, MDr);
-        const T3i = f64x2.sub(MBi, MDi);
-        v128.store(at(specPtr, A), f64x2.add(T0r, T2r));
-        v128.store(at(specPtr, A + 1), f64x2.add(T0i, T2i));
-        v128.store(at(specPtr, B), f64x2.add(T1r, T3i));
-        v128.store(at(specPtr, B + 1), f64x2.sub(T1i, T3r));
-        if (i == 0) {
-          v128.store(at(specPtr, C), f64x2.sub(T0r, T2r));
-          v128.store(at(specPtr, C + 1), f64x2.sub(T0i, T2i));
-          continue;
-        }
-        if (i == hquarterLen) continue; // do not overwrite ourselves
-        // fft.js's mirrored ("flipped") outputs.
-        // fft.js computes these with negations; IEEE 754 makes a + (-b) = a - b, (-a) + (-b) =
-        // -(a + b) and (-a) - (-b) = b - a exactly (up to the sign of a zero sum).
-        const SA = outOff + quarterLen - i;
-        const SB = outOff + halfLen - i;
-        v128.store(at(specPtr, SA), f64x2.sub(T1r, T3i));
-        v128.store(at(specPtr, SA + 1), f64x2.neg(f64x2.add(T1i, T3r)));
-        v128.store(at(specPtr, SB), f64x2.sub(T0r, T2r));
-        v128.store(at(specPtr, SB + 1), f64x2.sub(T2i, T0i));
-      }
+    const last = len == size;
+    for (let i = 0, k = 0; i <= len >>> 3; i += 2, k += step) {
+      const tw = tablePtr + (<usize>k << 3);
+      if (last) butterfly(0, i, len, tw, k, true);
+      else for (let outOff = 0; outOff < size; outOff += len) butterfly(outOff, i, len, tw, k, false);
     }
+    if (last) return true;
+  }
+  return false;
+}
+
+/** Output position `pos` of a pass (re at pos, im at pos + 1): into spec, or its power into power[pos / 2]. */
+@inline function emit(pos: i32, re: v128, im: v128, toPower: bool): void {
+  if (toPower) v128.store(at(powerPtr, pos >> 1), f64x2.add(f64x2.mul(re, re), f64x2.mul(im, im)));
+  else {
+    v128.store(at(specPtr, pos), re);
+    v128.store(at(specPtr, pos + 1), im);
   }
 }
 
-/** |X|^2 of bins 0..nFft/2 (re * re + im * im) and the sparse mel sums, for both lanes. */
-function powerAndMel(outPtr: usize, t: i32, both: bool): void {
-  for (let k = 0; k < bins; k++) {
+/** One radix-4 butterfly of fft.js's _realTransform4 on both lanes: block `outOff`, index `i` (twiddle k at tw). */
+@inline function butterfly(outOff: i32, i: i32, len: i32, tw: usize, k: i32, toPower: bool): void {
+  const halfLen = len >>> 1;
+  const quarterLen = halfLen >>> 1;
+  const hquarterLen = quarterLen >>> 1;
+  const A = outOff + i;
+  const B = A + quarterLen;
+  const C = B + quarterLen;
+  const D = C + quarterLen;
+  const Ar = v128.load(at(specPtr, A));
+  const Ai = v128.load(at(specPtr, A + 1));
+  const Br = v128.load(at(specPtr, B));
+  const Bi = v128.load(at(specPtr, B + 1));
+  const Cr = v128.load(at(specPtr, C));
+  const Ci = v128.load(at(specPtr, C + 1));
+  const Dr = v128.load(at(specPtr, D));
+  const Di = v128.load(at(specPtr, D + 1));
+  const tBr = v128.load64_splat(tw);
+  const tBi = v128.load64_splat(tw + 8);
+  const tCr = v128.load64_splat(tw + (<usize>k << 3));
+  const tCi = v128.load64_splat(tw + (<usize>k << 3) + 8);
+  const tDr = v128.load64_splat(tw + (<usize>k << 4));
+  const tDi = v128.load64_splat(tw + (<usize>k << 4) + 8);
+  const MBr = f64x2.sub(f64x2.mul(Br, tBr), f64x2.mul(Bi, tBi));
+  const MBi = f64x2.add(f64x2.mul(Br, tBi), f64x2.mul(Bi, tBr));
+  const MCr = f64x2.sub(f64x2.mul(Cr, tCr), f64x2.mul(Ci, tCi));
+  const MCi = f64x2.add(f64x2.mul(Cr, tCi), f64x2.mul(Ci, tCr));
+  const MDr = f64x2.sub(f64x2.mul(Dr, tDr), f64x2.mul(Di, tDi));
+  const MDi = f64x2.add(f64x2.mul(Dr, tDi), f64x2.mul(Di, tDr));
+  const T0r = f64x2.add(Ar, MCr);
+  const T0i = f64x2.add(Ai, MCi);
+  const T1r = f64x2.sub(Ar, MCr);
+  const T1i = f64x2.sub(Ai, MCi);
+  const T2r = f64x2.add(MBr, MDr);
+  const T2i = f64x2.add(MBi, MDi);
+  const T3r = f64x2.sub(MBr, MDr);
+  const T3i = f64x2.sub(MBi, MDi);
+  emit(A, f64x2.add(T0r, T2r), f64x2.add(T0i, T2i), toPower);
+  emit(B, f64x2.add(T1r, T3i), f64x2.sub(T1i, T3r), toPower);
+  if (i == 0) {
+    emit(C, f64x2.sub(T0r, T2r), f64x2.sub(T0i, T2i), toPower);
+    return;
+  }
+  if (i == hquarterLen) return; // do not overwrite ourselves
+  // fft.js's mirrored ("flipped") outputs. fft.js computes them with negations; IEEE 754 makes
+  // a + (-b) = a - b, (-a) + (-b) = -(a + b) and (-a) - (-b) = b - a exactly (up to the sign of
+  // a zero sum, which the power squares away and no product or sum turns into another value).
+  emit(outOff + quarterLen - i, f64x2.sub(T1r, T3i), f64x2.neg(f64x2.add(T1i, T3r)), toPower);
+  emit(outOff + halfLen - i, f64x2.sub(T0r, T2r), f64x2.sub(T2i, T0i), toPower);
+}
+
+/**
+ * |X|^2 of bins 0..nFft/2 (re * re + im * im) unless realTransform4 wrote it (`havePower`), and
+ * the sparse mel sums, for both lanes.
+ */
+function powerAndMel(outPtr: usize, t: i32, both: bool, havePower: bool): void {
+  if (!havePower) for (let k = 0; k < bins; k++) {
     const re = v128.load(at(specPtr, 2 * k));
     const im = v128.load(at(specPtr, 2 * k + 1));
     v128.store(at(powerPtr, k), f64x2.add(f64x2.mul(re, re), f64x2.mul(im, im)));
@@ -233,8 +251,8 @@ export function melByFrame(xPtr: usize, len: i32, isF32: bool, frames: i32, outP
       fillLane(xPtr, len, isF32, t, 0);
       fillLane(xPtr, len, isF32, t1, 1);
     }
-    realTransform4();
-    powerAndMel(outPtr, t, both);
+    const havePower = realTransform4();
+    powerAndMel(outPtr, t, both, havePower);
   }
 }
 
