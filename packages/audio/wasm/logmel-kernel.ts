@@ -73,6 +73,19 @@ function fillBothF32(xPtr: usize, base0: i32, base1: i32): void {
   return p + (<usize>i << 4);
 }
 
+/** The 8 values a radix-4 butterfly of the first pass writes at outOff (those at +1 and +5 are 0). */
+@inline function storeFirstPass(outOff: i32, v0: v128, v2: v128, v3: v128, v4: v128, v6: v128, v7: v128): void {
+  const zero = f64x2.splat(0.0);
+  v128.store(at(specPtr, outOff), v0);
+  v128.store(at(specPtr, outOff + 1), zero);
+  v128.store(at(specPtr, outOff + 2), v2);
+  v128.store(at(specPtr, outOff + 3), v3);
+  v128.store(at(specPtr, outOff + 4), v4);
+  v128.store(at(specPtr, outOff + 5), zero);
+  v128.store(at(specPtr, outOff + 6), v6);
+  v128.store(at(specPtr, outOff + 7), v7);
+}
+
 /**
  * fft.js's _realTransform4 (forward) on both lanes: data -> spec, except that the last radix-4
  * pass writes the power spectrum (bins 0..nFft/2) straight into power; returns whether it did
@@ -104,14 +117,7 @@ function realTransform4(): bool {
       const Br = v128.load(at(dataPtr, off + half));
       const Cr = v128.load(at(dataPtr, off + 2 * half));
       const nCr = f64x2.neg(Cr);
-      v128.store(at(specPtr, outOff), f64x2.add(Cr, Br));
-      v128.store(at(specPtr, outOff + 1), zero);
-      v128.store(at(specPtr, outOff + 2), nCr);
-      v128.store(at(specPtr, outOff + 3), f64x2.neg(Br));
-      v128.store(at(specPtr, outOff + 4), f64x2.sub(Cr, Br));
-      v128.store(at(specPtr, outOff + 5), zero);
-      v128.store(at(specPtr, outOff + 6), nCr);
-      v128.store(at(specPtr, outOff + 7), Br);
+      storeFirstPass(outOff, f64x2.add(Cr, Br), nCr, f64x2.neg(Br), f64x2.sub(Cr, Br), nCr, Br);
     }
   } else {
     for (let outOff = 0, t = 0; outOff < size; outOff += len, t++) {
@@ -124,14 +130,7 @@ function realTransform4(): bool {
       const T1r = f64x2.sub(Ar, Cr);
       const T2r = f64x2.add(Br, Dr);
       const T3r = f64x2.sub(Br, Dr);
-      v128.store(at(specPtr, outOff), f64x2.add(T0r, T2r));
-      v128.store(at(specPtr, outOff + 1), zero);
-      v128.store(at(specPtr, outOff + 2), T1r);
-      v128.store(at(specPtr, outOff + 3), f64x2.neg(T3r));
-      v128.store(at(specPtr, outOff + 4), f64x2.sub(T0r, T2r));
-      v128.store(at(specPtr, outOff + 5), zero);
-      v128.store(at(specPtr, outOff + 6), T1r);
-      v128.store(at(specPtr, outOff + 7), T3r);
+      storeFirstPass(outOff, f64x2.add(T0r, T2r), T1r, f64x2.neg(T3r), f64x2.sub(T0r, T2r), T1r, T3r);
     }
   }
   // fft.js's radix-4 passes. Within a pass every butterfly reads and writes its own positions, so
