@@ -127,7 +127,7 @@ export function computeLogMel(signal: ArrayLike<number>, sampleRate: number, fp:
 
 /**
  * One row's work: its samples, and the buffer its log-mel goes into ([n_mels, frames]), which the
- * stage reuses from row to row (moved to a worker and back, not copied).
+ * stage reuses from row to row (with workers it moves to a worker and back, never copied).
  */
 export interface LogMelTask {
   samples: Float32Array;

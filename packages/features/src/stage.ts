@@ -79,9 +79,9 @@ export async function writeFeatures(opts: FeaturesStageOptions): Promise<Feature
     workerData: melConfig,
     inline: (task) => logMelOfRow(extractor, task),
   });
-  // Output buffers are reused from row to row (the writer copies what it keeps): a fresh buffer
-  // per row costs more in page faults than computing into it. In-process: one buffer; with
-  // workers, each output buffer goes to a worker and back with its row.
+  // Output buffers are reused from row to row (the writer copies what it keeps): a fresh
+  // half-megabyte buffer per row costs page faults. In-process: one buffer; with workers, each
+  // output buffer goes to a worker and back with its row.
   const inline = pool.workers === 1;
   const size = shapeSize(shape);
   const spareOut: Float32Array[] = [];
