@@ -13,14 +13,14 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as audio from '@ser/audio';
 import { LogMelExtractor } from '@ser/audio';
-import { orderedPool, resolveWorkers, workersParam } from '@ser/stage-kit';
+import { orderedPool, workersFromEnv } from '@ser/stage-kit';
 import { decodeNpy } from '../src/npy.ts';
 import { DURATION, LOGMEL, OFFSET, SR, clipLogMel, type ClipTask } from './clip.ts';
 
 const CLIPS = Number(process.env.BENCH_CLIPS ?? 240);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const CHUNK = Number(process.env.BENCH_CHUNK ?? 48); // clips per round
-const WORKERS = resolveWorkers(workersParam(process.env.BENCH_WORKERS ?? 'auto', 'BENCH_WORKERS'));
+const WORKERS = workersFromEnv('BENCH_WORKERS');
 const TRACE = process.env.BENCH_TRACE === '1'; // print every round's figure (to see a disturbed run)
 const here = new URL('.', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'ser-bench-'));

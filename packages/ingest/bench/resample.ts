@@ -8,12 +8,12 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeWav } from '@ser/audio';
-import { orderedPool, resolveWorkers, workersParam } from '@ser/stage-kit';
+import { orderedPool, workersFromEnv } from '@ser/stage-kit';
 import { decodeFile, type DecodeOutcome, type DecodeTask } from '../src/decode.ts';
 
 const CLIPS = Number(process.env.BENCH_CLIPS ?? 240);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
-const WORKERS = resolveWorkers(workersParam(process.env.BENCH_WORKERS ?? 'auto', 'BENCH_WORKERS'));
+const WORKERS = workersFromEnv('BENCH_WORKERS');
 const RATE = Number(process.env.BENCH_RATE ?? 16000);
 const tmp = mkdtempSync(join(tmpdir(), 'ser-ingest-bench-'));
 

@@ -36,3 +36,4 @@ export {
   mapOrdered,
   serveTasks,
 } from './pool.ts';
+export { workersFromEnv } from './env.ts';

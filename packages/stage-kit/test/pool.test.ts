@@ -1,7 +1,7 @@
 // orderedPool / mapOrdered: results in input order whatever the completion order, a bounded
 // window in flight, failures naming the item, the same results inline and on worker threads.
 import { describe, expect, it } from 'vitest';
-import { mapOrdered, orderedPool, resolveWorkers, workersParam, type PoolTask } from '@ser/stage-kit';
+import { mapOrdered, orderedPool, resolveWorkers, workersFromEnv, workersParam, type PoolTask } from '@ser/stage-kit';
 import { availableParallelism } from 'node:os';
 import { poolTask, type PoolTestTask } from './fixtures/pool-task.ts';
 
@@ -84,6 +84,19 @@ describe('mapOrdered', () => {
       }
     } finally {
       await pool.close();
+    }
+  });
+});
+
+describe('workersFromEnv', () => {
+  it('takes the string of an environment variable: N, auto, unset or empty = auto; anything else names the variable', () => {
+    expect(workersFromEnv('BENCH_WORKERS', { BENCH_WORKERS: '2' })).toBe(2);
+    expect(workersFromEnv('BENCH_WORKERS', { BENCH_WORKERS: ' 1 ' })).toBe(1);
+    expect(workersFromEnv('BENCH_WORKERS', { BENCH_WORKERS: 'auto' })).toBe(availableParallelism());
+    expect(workersFromEnv('BENCH_WORKERS', {})).toBe(availableParallelism());
+    expect(workersFromEnv('BENCH_WORKERS', { BENCH_WORKERS: '' })).toBe(availableParallelism());
+    for (const bad of ['0', '-1', '2.5', 'all']) {
+      expect(() => workersFromEnv('BENCH_WORKERS', { BENCH_WORKERS: bad })).toThrow(/BENCH_WORKERS must be auto or an integer >= 1/);
     }
   });
 });
