@@ -5,7 +5,8 @@ import { openSync, rmSync } from 'node:fs';
 import { batchGrads, BatchNorm, selectBackend, setDropoutStep, tf, type BackendName } from '@ser/model';
 import type { LayersModel, Tensor, Variable } from '@tensorflow/tfjs';
 import { sliceTargets, trainingLoss } from './core.ts';
-import { readFloats, scratch, tensorFromScratch, writeFloats, type FromWorker, type PassFiles, type ToWorker, type WeightSlot } from './workers.ts';
+import { scratch, tensorFromScratch } from './scratch.ts';
+import { readFloats, writeFloats, type FromWorker, type PassFiles, type ToWorker, type WeightSlot } from './workers.ts';
 
 if (!process.send) throw new Error('gradient-worker.ts runs only as a forked worker process (see workers.ts)');
 

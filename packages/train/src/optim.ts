@@ -2,6 +2,8 @@
 // tfjs variables: no file system, no randomness.
 import { tf } from '@ser/model';
 import type { Tensor, Variable } from '@tensorflow/tfjs';
+import { OptimKernel } from './optim-kernel.ts';
+import { tensorFromScratch } from './scratch.ts';
 
 export type OptimizerKind = 'sgd' | 'adam' | 'adamw';
 
@@ -80,54 +82,105 @@ export function adamStep(
   });
 }
 
+// ---------------------------------------------------------------- the optimizer
+
+/**
+ * Backends whose elementwise float32 ops round each result once to float32 (IEEE 754), as wasm's
+ * f32 arithmetic does: on these the optimizer runs its step in OptimKernel over the values, with
+ * sgdStep's and adamStep's exact bits, instead of ~15 small tf ops per weight (~12-17 ms a batch
+ * on the ravdess-cpu network; the kernel takes a few).
+ */
+export const VALUE_STEP_BACKENDS: ReadonlySet<string> = new Set(['wasm', 'cpu']);
+
 /**
  * The optimizer state of one training run: the per-parameter buffers (SGD: momentum; Adam(W):
  * first then second moments) and the number of steps taken, so a checkpoint can resume exactly.
+ * On VALUE_STEP_BACKENDS the buffers live in an OptimKernel's memory and a step is one kernel
+ * call per parameter; elsewhere (GPU backends, where the values live on the device) they are
+ * variables and a step runs sgdStep / adamStep. Same bits either way on the CPU backends (tested).
  */
 export class Optimizer {
-  readonly buffers: Variable[];
   steps = 0;
+  /** VALUE_STEP_BACKENDS: the kernel, where each buffer starts in its memory, and the scratch for p, g and the new p. */
+  private readonly kernel: { k: OptimKernel; buffers: number[]; p: number; g: number; out: number } | null;
+  private readonly variables: Variable[] | null;
+
   constructor(
     readonly params: Variable[],
     readonly cfg: OptimizerConfig,
+    /** Run the step as tf ops on any backend (tests compare both ways). */
+    opts: { tensorOps?: boolean } = {},
   ) {
     const copies = cfg.optimizer === 'sgd' ? 1 : 2;
-    this.buffers = [];
-    for (let c = 0; c < copies; c++) for (const p of params) this.buffers.push(tf.variable(tf.zerosLike(p), false));
+    const sizes = Array.from({ length: copies * params.length }, (_, i) => params[i % params.length]!.size);
+    if (!opts.tensorOps && VALUE_STEP_BACKENDS.has(tf.getBackend())) {
+      const k = new OptimKernel();
+      const largest = Math.max(0, ...sizes);
+      this.kernel = { k, buffers: sizes.map((n) => k.reserve(n)), p: k.reserve(largest), g: k.reserve(largest), out: k.reserve(largest) };
+      this.variables = null;
+    } else {
+      this.kernel = null;
+      this.variables = params.length ? sizes.map((_, i) => tf.variable(tf.zerosLike(params[i % params.length]!), false)) : [];
+    }
+  }
+
+  /** True when the buffers are values and steps run in the kernel (VALUE_STEP_BACKENDS). */
+  get byValue(): boolean {
+    return this.kernel !== null;
   }
 
   /** Applies `grads` (in `params` order) at learning rate `lr`. */
   step(grads: Tensor[], lr: number): void {
     this.steps++;
     const c = this.cfg;
-    if (c.optimizer === 'sgd') {
-      sgdStep(this.params, grads, this.buffers, { lr, momentum: c.momentum, weightDecay: c.weightDecay });
-    } else {
-      const n = this.params.length;
-      adamStep(this.params, grads, this.buffers.slice(0, n), this.buffers.slice(n), this.steps, {
-        lr,
-        weightDecay: c.weightDecay,
-        betas: c.betas,
-        eps: c.eps,
-        decoupled: c.optimizer === 'adamw',
-      });
+    const n = this.params.length;
+    const [b1, b2] = c.betas;
+    const adam = { lr, weightDecay: c.weightDecay, betas: c.betas, eps: c.eps, decoupled: c.optimizer === 'adamw' };
+    if (!this.kernel) {
+      if (c.optimizer === 'sgd') sgdStep(this.params, grads, this.variables!, { lr, momentum: c.momentum, weightDecay: c.weightDecay });
+      else adamStep(this.params, grads, this.variables!.slice(0, n), this.variables!.slice(n), this.steps, adam);
+      return;
+    }
+    const { k, buffers, p: pAt, g: gAt, out: outAt } = this.kernel;
+    // adamStep's constants (tfjs rounds each scalar to float32; so does the kernel's f32 parameter).
+    const decay = c.weightDecay === 0 ? 'none' : adam.decoupled ? 'decoupled' : 'coupled';
+    const consts = { k1: b1, j1: 1 - b1, k2: b2, j2: 1 - b2, c2: Math.sqrt(1 - b2 ** this.steps), eps: c.eps, rate: lr / (1 - b1 ** this.steps), keep: 1 - lr * c.weightDecay, wd: c.weightDecay, decay } as const;
+    for (let i = 0; i < n; i++) {
+      const p = this.params[i]!;
+      const size = p.size;
+      k.view(pAt, size).set(p.dataSync() as Float32Array);
+      k.view(gAt, size).set(grads[i]!.dataSync() as Float32Array);
+      if (c.optimizer === 'sgd') k.sgd(pAt, gAt, buffers[i]!, outAt, size, c.weightDecay, c.momentum, lr, c.weightDecay !== 0, c.momentum !== 0);
+      else k.adam(pAt, gAt, buffers[i]!, buffers[n + i]!, outAt, size, consts);
+      tf.tidy(() => p.assign(tensorFromScratch(k.view(outAt, size), p.shape)));
     }
   }
 
   async read(): Promise<Float32Array[]> {
-    return Promise.all(this.buffers.map(async (b) => Float32Array.from((await b.data()) as Float32Array)));
+    if (this.kernel) {
+      const { k, buffers } = this.kernel;
+      return buffers.map((at, i) => k.view(at, this.params[i % this.params.length]!.size).slice());
+    }
+    return Promise.all(this.variables!.map(async (b) => Float32Array.from((await b.data()) as Float32Array)));
   }
 
   load(values: Float32Array[], steps: number): void {
-    if (values.length !== this.buffers.length) {
-      throw new Error(`checkpoint has ${values.length} optimizer buffers, ${this.cfg.optimizer} needs ${this.buffers.length}`);
-    }
-    tf.tidy(() => this.buffers.forEach((b, i) => b.assign(tf.tensor(values[i]!, b.shape, 'float32'))));
+    const count = (this.kernel?.buffers ?? this.variables!).length;
+    if (values.length !== count) throw new Error(`checkpoint has ${values.length} optimizer buffers, ${this.cfg.optimizer} needs ${count}`);
+    const sizes = this.params.map((p) => p.size);
+    values.forEach((v, i) => {
+      const want = sizes[i % sizes.length]!;
+      if (v.length !== want) throw new Error(`checkpoint optimizer buffer ${i} has ${v.length} values, its parameter ${want}`);
+    });
+    if (this.kernel) {
+      const { k, buffers } = this.kernel;
+      values.forEach((v, i) => k.view(buffers[i]!, v.length).set(v));
+    } else tf.tidy(() => this.variables!.forEach((b, i) => b.assign(tf.tensor(values[i]!, b.shape, 'float32'))));
     this.steps = steps;
   }
 
   dispose(): void {
-    this.buffers.forEach((b) => b.dispose());
+    this.variables?.forEach((b) => b.dispose());
   }
 }
 

@@ -14,8 +14,10 @@ import { closeSync, mkdtempSync, openSync, readSync, rmSync, statfsSync, writeSy
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BatchNorm, setDropoutStep, tf, type BackendName } from '@ser/model';
-import type { LayersModel, Scalar, Tensor } from '@tensorflow/tfjs';
+import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { inputShapeOf, passesPerBatch, sliceTargets, type BatchGradients, type GradientSource, type Targets } from './core.ts';
+import { OptimKernel } from './optim-kernel.ts';
+import { tensorFromScratch } from './scratch.ts';
 
 /** Where weight i of `model.weights` lives in the weights file (in floats). */
 export interface WeightSlot {
@@ -62,24 +64,6 @@ export function readFloats(fd: number, into: Float32Array, at: number): void {
 export function writeFloats(fd: number, from: Float32Array, at: number): void {
   const bytes = Buffer.from(from.buffer, from.byteOffset, from.byteLength);
   for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, at * 4 + done);
-}
-
-/**
- * A tensor holding a copy of `view`, a reused buffer that is rewritten later: the wasm backend
- * copies into its heap when the tensor is made; others (cpu) keep the caller's array, so they
- * get a private copy first.
- */
-export function tensorFromScratch(view: Float32Array, shape: number[]): Tensor {
-  return tf.tensor(tf.getBackend() === 'wasm' ? view : view.slice(), shape, 'float32');
-}
-
-/** A reusable float buffer that grows (never shrinks) to the largest size asked of it. */
-export function scratch(): (floats: number) => Float32Array {
-  let buf = new Float32Array(0);
-  return (floats) => {
-    if (buf.length < floats) buf = new Float32Array(floats);
-    return buf.subarray(0, floats);
-  };
 }
 
 /** Messages main -> worker. */
@@ -143,7 +127,8 @@ export class WorkerGradientsError extends Error {
   override name = 'WorkerGradientsError';
 }
 
-/** Backends that run one thread per worker and compute the same bits in any thread. */
+/** Backends that run one thread per worker and compute the same bits in any thread (combine() also relies
+ * on their float32 ops rounding as Math.fround does: see VALUE_STEP_BACKENDS). */
 const PARALLEL_BACKENDS: readonly string[] = ['wasm', 'cpu'];
 
 /**
@@ -253,7 +238,10 @@ export async function workerGradients(model: LayersModel, cfg: WorkerGradientsCo
   };
   // Also when this process exits without dispose() (an exception on the way out).
   process.once('exit', closeFiles);
-  const gradsBuf = scratch();
+  // One pass's gradients as read from the pass file, and the batch's weighted sum of them.
+  const kernel = new OptimKernel();
+  const flatAt = kernel.reserve(gradStride);
+  const sumAt = kernel.reserve(gradStride);
 
   // Per worker: the weights it has not loaded since they last changed.
   const stale: Set<number>[] = Array.from({ length: n }, () => new Set(weights.map((_, i) => i)));
@@ -402,47 +390,43 @@ export async function workerGradients(model: LayersModel, cfg: WorkerGradientsCo
     }
   };
 
-  /** batchGrads' reduction and BatchNorm's running-statistics updates, pass by pass. */
+  /**
+   * batchGrads' reduction and BatchNorm's running-statistics updates, pass by pass. The weighted
+   * sum of the passes' gradients (sum = g0 * w0, then sum + gk * wk; w a float32 scalar) runs in
+   * OptimKernel over the values read from the pass files, with batchGrads' float32 ops in its
+   * order, so the bits are its tf ops' on the backends workers run on; the loss likewise.
+   */
   const combine = (out: PassResult[], rows: number, P: number): BatchGradients => {
-    let sum: Tensor[] | undefined;
-    let total: Scalar | undefined;
+    const f32 = Math.fround;
+    const flat = kernel.view(flatAt, gradStride);
+    let loss = 0;
     for (let k = 0; k < P; k++) {
       const r = out[k]!;
       if (r.bn.length !== bns.length) throw new WorkerGradientsError(`train.workers: a worker reported ${r.bn.length} BatchNorm layers, the model has ${bns.length}`);
       r.bn.forEach((calls, i) => {
         for (const c of calls) tf.tidy(() => bns[i]!.updateRunningStats(tf.tensor(c.mean), tf.tensor(c.variance), c.n));
       });
-      const flat = gradsBuf(gradStride);
       readFloats(fds.grads, flat, k * gradStride);
-      let o = 0;
-      const g = trainShapes.map((sh, j) => tensorFromScratch(flat.subarray(o, (o += trainSizes[j]!)), sh));
-      const value = tf.scalar(r.loss, 'float32');
       if (P === 1) {
         // batchGrads' single-pass branch: the pass's gradients and loss as they are.
-        sum = g;
-        total = value;
+        loss = r.loss;
         break;
       }
       const s = k * mb;
-      const w = (Math.min(rows, s + mb) - s) / rows;
-      const next = g.map((gj, j) => tf.tidy(() => (sum ? tf.add(sum[j]!, tf.mul(gj, w)) : tf.mul(gj, w))));
-      const t = tf.tidy(() => (total ? tf.add(total, tf.mul(value, w)) : tf.mul(value, w))) as Scalar;
-      tf.dispose(g);
-      value.dispose();
-      if (sum) tf.dispose(sum);
-      total?.dispose();
-      sum = next;
-      total = t;
+      const w = f32((Math.min(rows, s + mb) - s) / rows);
+      kernel.scaleAdd(sumAt, flatAt, gradStride, w, k === 0);
+      loss = k === 0 ? f32(r.loss * w) : f32(loss + f32(r.loss * w));
     }
-    const loss = total!.dataSync()[0]!;
-    total!.dispose();
-    const probs = new Float32Array(out.reduce((a, r) => a + r.probs.length, 0));
+    const sum = P === 1 ? flat : kernel.view(sumAt, gradStride);
     let o = 0;
+    const grads = trainShapes.map((sh, j) => tensorFromScratch(sum.subarray(o, (o += trainSizes[j]!)), sh));
+    const probs = new Float32Array(out.reduce((a, r) => a + r.probs.length, 0));
+    o = 0;
     for (const r of out) {
       probs.set(r.probs, o);
       o += r.probs.length;
     }
-    return { loss, probs, grads: sum! };
+    return { loss, probs, grads };
   };
 
   return {

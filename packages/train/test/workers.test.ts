@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildModel, selectBackend, setScaler, tf } from '@ser/model';
 import { localGradients, mulberry32, readWeights, train, type Dataset, type TrainConfig } from '../src/core.ts';
-import { passFilesParent, resolveWorkers, tensorFromScratch, workerGradients, WorkerGradientsError } from '../src/workers.ts';
+import { passFilesParent, resolveWorkers, workerGradients, WorkerGradientsError } from '../src/workers.ts';
+import { tensorFromScratch } from '../src/scratch.ts';
 import { runTrainCli, TINY_MODEL, TINY_SHAPE, tinyParams, writeFixture } from './fixture.ts';
 
 await selectBackend('wasm');
