@@ -1,14 +1,16 @@
-// Data-parallel training throughput (train.workers): samples/s of training steps (passes of
-// micro_batch rows + combine + SGD update) in-process (workers 1, localGradients) vs worker
-// processes (workerGradients), on random data, for the network of params.yaml + a profile overlay
-// (default ravdess-cpu: 64 x 188 input). Also the CPU time (all threads, workers included) per case, and a
+// Data-parallel training throughput (train.workers): samples/s of the train loop (core.ts's
+// train(): batch assembly, mixup and masks, passes of micro_batch rows, their combination, the
+// optimizer step and the moving average, as the profile sets them) in-process (workers 1,
+// localGradients) vs worker processes (workerGradients), on random data, for the network and
+// recipe of params.yaml + a profile overlay (default ravdess-cpu: 64 x 188 input). Also the CPU time (all threads, workers included) per case, and a
 // check that both runs end with byte-identical weights. Not a test: a measurement.
 //   npx tsx packages/train/bench/workers.ts [--profile ravdess-cpu] [--batch 32] [--micro 16] [--workers 2] [--batches 20] [--warmup 10] [--rounds 1]
 // The warm-up is long because each worker is a fresh V8 isolate that optimises tfjs's JavaScript anew.
 import { buildModel, inputFrames, modelConfigFrom, selectBackend, setScaler, tf } from '@ser/model';
 import { getParam, loadStageParams, num, parseArgs } from '@ser/stage-kit';
-import type { LayersModel, Variable } from '@tensorflow/tfjs';
-import { localGradients, mulberry32, Optimizer, readWeights, type GradientSource } from '../src/core.ts';
+import type { LayersModel } from '@tensorflow/tfjs';
+import { localGradients, mulberry32, readWeights, train, type Dataset, type GradientSource, type TrainConfig } from '../src/core.ts';
+import { trainParamsFrom } from '../src/stage.ts';
 import { workerGradients } from '../src/workers.ts';
 import { readFileSync } from 'node:fs';
 
@@ -61,34 +63,40 @@ const newModel = (): LayersModel => {
   setScaler(m, new Float32Array(rowSize).fill(-40), new Float32Array(rowSize).fill(15));
   return m;
 };
+// The profile's training recipe (optimizer, schedule, mixup, SpecAugment, moving average), batch
+// and micro-batch as given; one epoch of warm + timed batches over random rows, validating on 16.
+const cfg: TrainConfig = { ...trainParamsFrom(params), batchSize: B, microBatch: mb, maxEpochs: 1, patience: 1, stepsPerEpoch: warm + nBatches };
 const rand = mulberry32(1);
-const data = Array.from({ length: nBatches + warm }, () => ({
-  x: Float32Array.from({ length: B * rowSize }, () => -60 + 40 * rand()),
-  y: Int32Array.from({ length: B }, () => Math.floor(rand() * 8)),
-}));
+const dataset = (count: number): Dataset => ({
+  x: Float32Array.from({ length: count * rowSize }, () => -60 + 40 * rand()),
+  y: Int32Array.from({ length: count }, () => Math.floor(rand() * 8)),
+  count,
+  rowSize,
+});
+const trainSet = dataset((warm + nBatches) * B);
+const valSet = dataset(16);
+const maskFill = new Float32Array(rowSize).fill(-40);
 
-/** The first `warm` batches warm up (kernels, allocations; worker start-up is paid before); the next n are timed. */
-async function run(model: LayersModel, src: GradientSource) {
-  const vars = model.trainableWeights.map((w) => w.read() as Variable);
-  const opt = new Optimizer(vars, { optimizer: 'sgd', lr: 0.01, momentum: 0.8, weightDecay: 1e-3, betas: [0.9, 0.999], eps: 1e-8 });
-  const passes = Math.ceil(B / mb);
+/** The train loop's first `warm` batches warm up (kernels, allocations; worker start-up is paid before); the next n are timed. */
+async function run(model: LayersModel, gradients: GradientSource) {
   let t0 = 0;
   let c0 = allCpu();
   let m0 = threadCpu();
-  for (let b = 0; b < warm + nBatches; b++) {
-    if (b === warm) {
-      t0 = performance.now();
-      c0 = allCpu();
-      m0 = threadCpu();
-    }
-    const out = await src.compute(data[b]!.x, { y: data[b]!.y }, B, b * passes);
-    opt.step(out.grads, 0.01);
-    tf.dispose(out.grads);
-  }
-  const wall = (performance.now() - t0) / 1000;
-  const cpu = allCpu() - c0;
-  const mainCpu = threadCpu() - m0;
-  opt.dispose();
+  let end = { wall: 0, cpu: 0, mainCpu: 0 };
+  await train(model, trainSet, valSet, cfg, null, () => {}, {
+    gradients,
+    maskFill,
+    onBatch: (_, done) => {
+      if (done === warm) {
+        t0 = performance.now();
+        c0 = allCpu();
+        m0 = threadCpu();
+      } else if (done === warm + nBatches) {
+        end = { wall: (performance.now() - t0) / 1000, cpu: allCpu() - c0, mainCpu: threadCpu() - m0 };
+      }
+    },
+  });
+  const { wall, cpu, mainCpu } = end;
   return { samplesPerSec: (nBatches * B) / wall, wall, cpu, mainCpu, samplesPerCpuSec: (nBatches * B) / cpu };
 }
 
@@ -99,10 +107,10 @@ console.log(`wasm, profile ${args['profile']}: input [${nMels}, ${frames}], batc
 const rounds = Number(args['rounds']);
 for (let r = 0; r < rounds; r++) {
   const mA = newModel();
-  const a = await run(mA, localGradients(mA, { microBatch: mb }));
+  const a = await run(mA, localGradients(mA, cfg));
   console.log(`workers 1 (in-process): ${fmt(a)}`);
   const mB = newModel();
-  const src = await workerGradients(mB, { microBatch: mb, workers: W, backend: 'wasm' });
+  const src = await workerGradients(mB, { microBatch: mb, labelSmoothing: cfg.labelSmoothing, workers: W, backend: 'wasm' });
   let b;
   try {
     b = await run(mB, src);
