@@ -65,7 +65,9 @@ const extraCases: ExtraCase[] = [
       process.stdout.write(`failed (exit ${r.status ?? r.signal})\n`);
       return undefined;
     }
-    process.stdout.write(`${two['samplesPerSec']} samples/s (weights identical to 1 worker: ${two['identical']})\n`);
+    // ceiling: what as many independent in-process runs side by side reach over one (workers.ts).
+    const ceiling = two['ceiling'] ? `, ${two['speedUp']}x over in-process against a ceiling of ${two['ceiling']}x for independent runs side by side` : '';
+    process.stdout.write(`${two['samplesPerSec']} samples/s (weights identical to 1 worker: ${two['identical']}${ceiling})\n`);
     const row = { case: label, ...two };
     rows.push(row);
     return row;
